@@ -1,0 +1,191 @@
+"""Records passed between pipeline steps.
+
+Slotted dataclasses with no behaviour beyond small derived values; every step
+takes and yields these, so they are the contract between modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+PageKind = Literal["html", "text"]
+
+
+@dataclass(slots=True)
+class Page:
+    """Raw bytes of one document plus where and when they came from.
+
+    ``source`` is a human-readable location (path, URL, ``archive.warc.gz#1234``);
+    ``url`` is the document's web address when known.  ``kind`` is set by the
+    reader when it knows the format; ``None`` lets extraction sniff it.
+    ``meta`` carries fields a structured source already provides (JSONL title,
+    published date, site name, HTTP content type) so extraction can prefer them.
+    """
+
+    source: str
+    body: bytes
+    url: str | None = None
+    kind: PageKind | None = None
+    fetched_at: datetime | None = None
+    encoding: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class Failure:
+    """One input that could not be read or extracted; the batch goes on."""
+
+    source: str
+    reason: str
+    error: str = "InputError"
+
+
+@dataclass(slots=True)
+class Citation:
+    """A source the page names.
+
+    ``kind`` is one of ``link`` (a hyperlink to another outlet), ``reference``
+    (a bibliography-style line, e.g. APA), ``summary_by`` ("Summary by X"),
+    ``attribution`` ("X reported", "according to X").
+    """
+
+    kind: str
+    name: str | None = None
+    url: str | None = None
+    text: str = ""
+    authors: list[str] = field(default_factory=list)
+    date: str | None = None
+    title: str | None = None
+    publisher: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "name": self.name,
+            "url": self.url,
+            "text": self.text,
+        }
+        if self.kind == "reference":
+            out.update(
+                authors=list(self.authors),
+                date=self.date,
+                title=self.title,
+                publisher=self.publisher,
+            )
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        return cls(
+            kind=data["kind"],
+            name=data.get("name"),
+            url=data.get("url"),
+            text=data.get("text", ""),
+            authors=list(data.get("authors") or []),
+            date=data.get("date"),
+            title=data.get("title"),
+            publisher=data.get("publisher"),
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class Repair:
+    """One fix extraction applied to the page, so nothing changes silently."""
+
+    kind: str
+    detail: str
+    count: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "detail": self.detail, "count": self.count}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Repair:
+        return cls(kind=data["kind"], detail=data["detail"], count=int(data.get("count", 1)))
+
+
+@dataclass(slots=True)
+class Article:
+    """A clean article extracted from one page."""
+
+    id: str
+    url: str | None
+    canonical_url: str | None
+    site_name: str | None
+    title: str | None
+    authors: list[str]
+    published: datetime | None
+    date_source: str | None
+    language: str | None
+    paragraphs: list[str]
+    word_count: int
+    read_minutes: int
+    stated_read_minutes: int | None = None
+    stated_views: int | None = None
+    citations: list[Citation] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)
+    fetched_at: datetime | None = None
+    raw_sha256: str = ""
+    source: str = ""
+    description: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url": self.url,
+            "canonical_url": self.canonical_url,
+            "site_name": self.site_name,
+            "title": self.title,
+            "authors": list(self.authors),
+            "published": self.published.isoformat() if self.published else None,
+            "date_source": self.date_source,
+            "language": self.language,
+            "description": self.description,
+            "text": self.text,
+            "paragraphs": list(self.paragraphs),
+            "word_count": self.word_count,
+            "read_minutes": self.read_minutes,
+            "stated_read_minutes": self.stated_read_minutes,
+            "stated_views": self.stated_views,
+            "citations": [c.to_dict() for c in self.citations],
+            "repairs": [r.to_dict() for r in self.repairs],
+            "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
+            "raw_sha256": self.raw_sha256,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        """Inverse of ``to_dict`` (``text`` is derived, so it is ignored)."""
+
+        def when(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
+
+        return cls(
+            id=data["id"],
+            url=data.get("url"),
+            canonical_url=data.get("canonical_url"),
+            site_name=data.get("site_name"),
+            title=data.get("title"),
+            authors=list(data.get("authors") or []),
+            published=when(data.get("published")),
+            date_source=data.get("date_source"),
+            language=data.get("language"),
+            paragraphs=list(data.get("paragraphs") or []),
+            word_count=int(data.get("word_count") or 0),
+            read_minutes=int(data.get("read_minutes") or 0),
+            stated_read_minutes=data.get("stated_read_minutes"),
+            stated_views=data.get("stated_views"),
+            citations=[Citation.from_dict(c) for c in data.get("citations") or []],
+            repairs=[Repair.from_dict(r) for r in data.get("repairs") or []],
+            fetched_at=when(data.get("fetched_at")),
+            raw_sha256=data.get("raw_sha256", ""),
+            source=data.get("source", ""),
+            description=data.get("description"),
+        )
