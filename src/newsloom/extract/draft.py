@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsloom.types import Repair
+from newsloom.types import Citation, Repair
 
 
 @dataclass(slots=True)
@@ -37,3 +37,7 @@ class Draft:
     # metadata such as "6 mins read" or a date header may still be read from them.
     chrome: list[str] = field(default_factory=list)
     repairs: list[Repair] = field(default_factory=list)
+    # Sources the extractor already recognised (reference lines, "Summary by").
+    citations: list[Citation] = field(default_factory=list)
+    stated_read_minutes: int | None = None
+    stated_views: int | None = None

@@ -1,0 +1,195 @@
+"""Find the sources a page names: reference lines, "Summary by", attributions, links.
+
+These feed provenance later: a derived page that names its source is
+"attributed".  Each finder is a plain function over text the extractor has
+already cleaned.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from newsloom.extract.dates import parse_date_line
+from newsloom.extract.draft import Link
+from newsloom.types import Citation
+
+__all__ = [
+    "find_attributions",
+    "link_citations",
+    "parse_reference",
+    "parse_summary_by",
+]
+
+_SUMMARY_BY = re.compile(r"^\s*(?:AI\s+)?summary\s+(?:by|from)\s*:?\s+(?P<name>.{2,80}?)\s*\.?$", re.I)
+
+# An APA reference: "Authors. (2023, March 21). Title. Publisher. Retrieved …, from URL".
+# Authors are optional (APA moves the title first when there are none).
+_APA = re.compile(
+    r"^(?P<authors>.*?)\s*\((?P<date>\d{4}(?:,\s*[A-Za-z]+\.?(?:\s+\d{1,2})?)?|n\.d\.)\)\.\s+"
+    r"(?P<rest>.+)$"
+)
+_APA_AUTHOR = re.compile(
+    r"(?P<last>[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+)*),\s+(?P<initials>(?:[A-Z]\.\s?(?:-\s?[A-Z]\.\s?)?)+)"
+)
+_RETRIEVED = re.compile(
+    r"\s*(?:Retrieved\s+(?P<retrieved>[^,]+,\s*\d{4}),?\s+from\s+)?(?P<url>(?:https?://|doi:|www\.)\S+?)[.)]?\s*$",
+    re.I,
+)
+
+_NAME = r"(?P<name>(?:[A-Z][\w.&'’\-]*|of|the|de|for|and)(?:\s+(?:[A-Z][\w.&'’\-]*|of|the|de|for|and)){0,5})"
+_ACCORDING_TO = re.compile(rf"\baccording to\s+(?:the\s+)?{_NAME}", re.U)
+_REPORTED = re.compile(rf"{_NAME}\s+(?:reported|first reported|has reported|reports)\b", re.U)
+# Capitalised words that start a clause rather than name a source.
+_NOT_SOURCES = {
+    "he", "she", "it", "they", "we", "i", "you", "the", "this", "that", "these",
+    "those", "a", "an", "but", "and", "as", "media", "officials", "police",
+}  # fmt: skip
+
+
+def parse_summary_by(line: str) -> Citation | None:
+    """``Summary by Global Headlines Today`` → a ``summary_by`` citation."""
+    match = _SUMMARY_BY.match(line)
+    if not match:
+        return None
+    name = match.group("name").strip()
+    if len(name.split()) > 8:
+        return None
+    return Citation(kind="summary_by", name=name, text=line.strip())
+
+
+def _split_authors(text: str) -> list[str]:
+    text = text.strip()
+    authors = [
+        f"{m.group('last')}, {m.group('initials').strip()}" for m in _APA_AUTHOR.finditer(text)
+    ]
+    if authors:
+        return authors
+    # Organisation as author, or names not in "Last, I." form.
+    parts = re.split(r",\s*&\s*|\s*&\s*|,\s+and\s+|;\s*", text)
+    return [p.strip().rstrip(".") for p in parts if p.strip().rstrip(".")]
+
+
+def _split_title_publisher(rest: str) -> tuple[str, str | None]:
+    """Split "Title. Publisher." where the title itself may contain periods.
+
+    The publisher is the last sentence-like segment: titles end at ". " and
+    publishers are short, so the last short segment wins.
+    """
+    rest = rest.strip().rstrip(".")
+    pieces = re.split(r"(?<=[^\s.][^A-Z\s])\.\s+|(?<=[?!])\s+", rest)
+    if len(pieces) >= 2 and len(pieces[-1].split()) <= 8:
+        return ". ".join(pieces[:-1]).strip(), pieces[-1].strip()
+    return rest, None
+
+
+def parse_reference(line: str) -> Citation | None:
+    """Parse an APA-style reference line; None if the line is not one."""
+    text = " ".join(line.split())
+    if len(text) > 1000 or len(text) < 20:
+        return None
+    match = _APA.match(text)
+    if not match:
+        return None
+    rest = match.group("rest")
+    url = None
+    retrieved = _RETRIEVED.search(rest)
+    if retrieved:
+        url = retrieved.group("url")
+        if url.startswith("www."):
+            url = "https://" + url
+        rest = rest[: retrieved.start()]
+    title, publisher = _split_title_publisher(rest)
+    if not title:
+        return None
+    date_text = match.group("date")
+    parsed = parse_date_line(_apa_date_as_line(date_text))
+    authors = _split_authors(match.group("authors"))
+    if not url and not authors:
+        return None
+    name = publisher or (urlsplit(url).hostname if url else None)
+    return Citation(
+        kind="reference",
+        name=name,
+        url=url,
+        text=text,
+        authors=authors,
+        date=parsed.date().isoformat() if parsed else date_text,
+        title=title,
+        publisher=publisher,
+    )
+
+
+def _apa_date_as_line(date_text: str) -> str:
+    """APA writes "2023, March 21"; the date parser reads "March 21, 2023"."""
+    parts = [p.strip() for p in date_text.split(",")]
+    if len(parts) == 2 and parts[0].isdigit():
+        return f"{parts[1]}, {parts[0]}"
+    return date_text
+
+
+def _clean_name(raw: str) -> str | None:
+    words = raw.split()
+    # Trailing function words belong to the sentence, not the name.
+    while words and words[-1].lower() in {"of", "the", "de", "for", "and"}:
+        words.pop()
+    while words and words[0].lower() in _NOT_SOURCES:
+        words.pop(0)
+    if not words or not words[0][:1].isupper():
+        return None
+    return " ".join(words).rstrip(".,'’")
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
+
+
+def _sentence_around(paragraph: str, position: int) -> str:
+    start = 0
+    for match in _SENTENCE_END.finditer(paragraph):
+        if match.end() > position:
+            return paragraph[start : match.end()].strip()
+        start = match.end()
+    return paragraph[start:].strip()
+
+
+def find_attributions(paragraphs: list[str]) -> list[Citation]:
+    """"X reported" and "according to X" mentions, one citation per source name."""
+    found: dict[str, Citation] = {}
+    for paragraph in paragraphs:
+        for pattern in (_REPORTED, _ACCORDING_TO):
+            for match in pattern.finditer(paragraph):
+                name = _clean_name(match.group("name"))
+                if not name or name.lower() in found:
+                    continue
+                found[name.lower()] = Citation(
+                    kind="attribution", name=name, text=_sentence_around(paragraph, match.start())
+                )
+    return list(found.values())
+
+
+def _registered_host(url: str | None) -> str | None:
+    host = (urlsplit(url).hostname or "").lower() if url else ""
+    host = host.removeprefix("www.")
+    if not host:
+        return None
+    parts = host.split(".")
+    # Good enough to tell outlets apart; public-suffix precision is not needed here.
+    if len(parts) >= 3 and len(parts[-2]) <= 3 and len(parts[-1]) == 2:
+        return ".".join(parts[-3:])
+    return ".".join(parts[-2:])
+
+
+def link_citations(links: list[Link], page_url: str | None) -> list[Citation]:
+    """Links from the article body to other sites, one per target URL."""
+    own = _registered_host(page_url)
+    seen: set[str] = set()
+    out: list[Citation] = []
+    for link in links:
+        host = _registered_host(link.href)
+        if not host or host == own or link.href in seen:
+            continue
+        if not link.href.startswith(("http://", "https://")):
+            continue
+        seen.add(link.href)
+        out.append(Citation(kind="link", name=host, url=link.href, text=link.text.strip()))
+    return out

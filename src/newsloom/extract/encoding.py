@@ -1,0 +1,264 @@
+"""Turn page bytes into correct text: charset detection and mojibake repair.
+
+Two kinds of damage are handled:
+
+* bytes in a legacy charset: detected with the declared charset, then
+  charset-normalizer;
+* mojibake, UTF-8 that was once decoded with the wrong code page and saved
+  again.  ftfy undoes the Latin-1/Windows-125x kinds.  It cannot undo UTF-8
+  read as Windows-874 (Thai), nor sequences whose last byte was dropped because
+  the wrong code page had no character for it (0x81, 0x8D, 0x8F, 0x90, 0x9D are
+  undefined in Windows-1252), which is how a closing quote ``”`` (E2 80 9D)
+  ends up as two characters.  ``_repair_code_page`` handles both.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+import charset_normalizer
+import ftfy
+
+from newsloom.types import Repair
+
+__all__ = ["decode", "repair_mojibake"]
+
+# Bytes no Windows code page of interest maps to a character: a decoder that
+# met them dropped them, so a repair may have to put one back.
+_LOST_BYTES = (0x9D, 0x90, 0x81, 0x8D, 0x8F)
+
+# Code pages repaired here rather than by ftfy, with the share of their
+# script's characters that must sit inside repairable runs before the text is
+# treated as mojibake rather than genuine text in that script.
+_CODE_PAGES = (("cp874", "Thai", 0.8), ("cp1252", "Latin", 0.5))
+
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    unescape_html=False,
+    remove_terminal_escapes=False,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    uncurl_quotes=False,
+    fix_line_breaks=False,
+    remove_control_chars=False,
+    normalization=None,
+)
+
+
+@dataclass(slots=True, frozen=True)
+class _Table:
+    """Character → byte for one code page, with Windows-1252 filling 0x80–0x9F."""
+
+    name: str
+    to_byte: dict[str, int]
+
+    def script_char(self, char: str, script: str) -> bool:
+        if script == "Thai":
+            return "\u0e00" <= char <= "\u0e7f"
+        return "\u00a0" <= char <= "\u00ff" and char not in "\u00a0\u00ad"
+
+
+@cache
+def _table(code_page: str) -> _Table:
+    to_byte: dict[str, int] = {}
+    for byte in range(0x80, 0x100):
+        raw = bytes([byte])
+        for candidate in (code_page, "cp1252"):
+            try:
+                char = raw.decode(candidate)
+            except UnicodeDecodeError:
+                continue
+            to_byte.setdefault(char, byte)
+            break
+    return _Table(code_page, to_byte)
+
+
+def _sequence_length(lead: int) -> int:
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    if 0xF0 <= lead <= 0xF4:
+        return 4
+    return 0
+
+
+def _fill_lost_byte(raw: bytes, before: str, after: str) -> str | None:
+    """Guess the single byte a decoder dropped from a truncated UTF-8 sequence.
+
+    Only punctuation is restored: it is what such losses hit in news text
+    (mostly ``”`` and ``‐``), and a wrong letter would be worse than none.
+    A dash is preferred between two letters, a quote elsewhere.
+    """
+    options: list[str] = []
+    for lost in _LOST_BYTES:
+        try:
+            char = (raw + bytes([lost])).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if unicodedata.category(char) in {"Pf", "Pi", "Pd"}:
+            options.append(char)
+    if not options:
+        return None
+    word_internal = before[-1:].isalpha() and after[:1].isalpha()
+    dashes = [c for c in options if unicodedata.category(c) == "Pd"]
+    if word_internal and dashes:
+        return dashes[0]
+    quotes = [c for c in options if unicodedata.category(c) != "Pd"]
+    return (quotes or options)[0]
+
+
+def _repair_code_page(
+    text: str, code_page: str, script: str, share: float, *, evidence: bool = False
+) -> tuple[str, int, int]:
+    """Undo UTF-8-read-as-``code_page``; return (text, whole repairs, filled repairs).
+
+    Without outside ``evidence`` of this damage, a pass is kept only if it found
+    at least one whole sequence and covered ``share`` of the script's
+    characters: genuine Thai or accented text forms a few valid UTF-8 byte
+    sequences by chance, but never most of its characters.
+    """
+    table = _table(code_page)
+    to_byte = table.to_byte
+    out: list[str] = []
+    pending: list[tuple[int, int, bytes]] = []  # (out index, run length, truncated bytes)
+    covered = 0
+    whole = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        char = text[i]
+        lead = to_byte.get(char)
+        size = _sequence_length(lead) if lead is not None else 0
+        if size:
+            raw = bytearray([lead])
+            j = i + 1
+            while j < n and len(raw) < size:
+                nxt = to_byte.get(text[j])
+                if nxt is None or not 0x80 <= nxt <= 0xBF:
+                    break
+                raw.append(nxt)
+                j += 1
+            if len(raw) == size:
+                try:
+                    decoded = bytes(raw).decode("utf-8")
+                except UnicodeDecodeError:
+                    decoded = ""
+                if decoded:
+                    out.append(decoded)
+                    covered += sum(table.script_char(c, script) for c in text[i:j])
+                    whole += 1
+                    i = j
+                    continue
+            elif size >= 3 and len(raw) == size - 1:
+                pending.append((len(out), j - i, bytes(raw)))
+                out.append(text[i:j])
+                covered += sum(table.script_char(c, script) for c in text[i:j])
+                i = j
+                continue
+        out.append(char)
+        i += 1
+
+    if not evidence:
+        in_script = sum(table.script_char(c, script) for c in text)
+        if whole == 0 or in_script == 0 or covered / in_script < share:
+            return text, 0, 0
+
+    filled = 0
+    for index, _length, raw in pending:
+        before = "".join(out[max(0, index - 2) : index])
+        after = out[index + 1] if index + 1 < len(out) else ""
+        char = _fill_lost_byte(raw, before, after)
+        if char is not None:
+            out[index] = char
+            filled += 1
+    return "".join(out), whole, filled
+
+
+def repair_mojibake(text: str) -> tuple[str, list[Repair]]:
+    """Undo mojibake; return the text and a record of each kind of repair made."""
+    repairs: list[Repair] = []
+    for code_page, script, share in _CODE_PAGES[:1]:
+        text, whole, filled = _repair_code_page(text, code_page, script, share)
+        if whole:
+            repairs.append(
+                Repair("mojibake", f"UTF-8 that had been decoded as {code_page} re-decoded", whole)
+            )
+        if filled:
+            repairs.append(
+                Repair("mojibake", f"restored a character whose last byte was lost ({code_page})", filled)
+            )
+
+    fixed = ftfy.fix_and_explain(text, _FTFY_CONFIG)
+    steps = ", ".join(f"{a} {b}" for a, b in fixed.explanation or [])
+    if fixed.text != text:
+        repairs.append(Repair("mojibake", f"ftfy: {steps}"))
+        text = fixed.text
+
+    # What ftfy leaves: Windows-1252 sequences that lost their last byte.
+    # When ftfy already found that kind of damage, the leftovers are trusted
+    # to be the same damage.
+    code_page, script, share = _CODE_PAGES[1]
+    evidence = "1252" in steps or "inconsistent_utf8" in steps
+    text, whole, filled = _repair_code_page(text, code_page, script, share, evidence=evidence)
+    if whole:
+        repairs.append(
+            Repair("mojibake", f"UTF-8 that had been decoded as {code_page} re-decoded", whole)
+        )
+    if filled:
+        repairs.append(
+            Repair("mojibake", f"restored a character whose last byte was lost ({code_page})", filled)
+        )
+    return text, repairs
+
+
+def _normalise_charset(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().strip("\"'")).name
+    except LookupError:
+        return None
+
+
+def decode(body: bytes, declared: str | None = None) -> tuple[str, list[Repair]]:
+    """Decode page bytes, trusting valid UTF-8 first, then the declared charset,
+    then detection; the returned repairs say which was used when not UTF-8."""
+    repairs: list[Repair] = []
+    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if body.startswith(bom):
+            try:
+                return body.decode("utf-8-sig" if name == "utf-8" else name), repairs
+            except UnicodeDecodeError:
+                break
+    try:
+        return body.decode("utf-8"), repairs
+    except UnicodeDecodeError:
+        pass
+
+    charset = _normalise_charset(declared)
+    if charset and charset not in {"utf-8", "ascii"}:
+        try:
+            text = body.decode(charset)
+        except UnicodeDecodeError:
+            pass
+        else:
+            repairs.append(Repair("encoding", f"decoded as declared charset {charset}"))
+            return text, repairs
+
+    best = charset_normalizer.from_bytes(body[:200_000]).best()
+    if best is not None and best.encoding:
+        try:
+            text = body.decode(best.encoding)
+        except (UnicodeDecodeError, LookupError):
+            pass
+        else:
+            repairs.append(Repair("encoding", f"not valid UTF-8; detected {best.encoding}"))
+            return text, repairs
+
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    repairs.append(Repair("encoding", "invalid UTF-8 bytes replaced with U+FFFD", bad))
+    return text, repairs
