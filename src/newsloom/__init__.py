@@ -4,6 +4,9 @@ The public API is small: ``extract`` turns HTML or text into an ``Article``,
 ``open_store`` opens a store by URL, and ``Pipeline`` ingests sources into it.
 """
 
+# Imported eagerly so that ``newsloom.extract`` is the function, not the
+# subpackage of the same name (importing a submodule rebinds the attribute).
+from newsloom.extract import extract
 from newsloom.errors import (
     ExtractionError,
     FetchError,
@@ -36,11 +39,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # lazy: keep `import newsloom` cheap for the CLI
-    if name == "extract":
-        from newsloom.extract import extract
-
-        return extract
+def __getattr__(name: str):  # lazy: the store and pipeline pull in more modules
     if name == "open_store":
         from newsloom.store import open_store
 

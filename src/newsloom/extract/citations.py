@@ -37,9 +37,11 @@ _RETRIEVED = re.compile(
     re.I,
 )
 
-_NAME = r"(?P<name>(?:[A-Z][\w.&'’\-]*|of|the|de|for|and)(?:\s+(?:[A-Z][\w.&'’\-]*|of|the|de|for|and)){0,5})"
+# A capitalised word; a period only inside it ("U.S"), never before a space.
+_WORD = r"(?:[A-Z](?:[\w&'’\-]|\.(?=\w))*|of|the|de|for|and)"
+_NAME = rf"(?P<name>{_WORD}(?:\s+{_WORD}){{0,5}})"
 _ACCORDING_TO = re.compile(rf"\baccording to\s+(?:the\s+)?{_NAME}", re.U)
-_REPORTED = re.compile(rf"{_NAME}\s+(?:reported|first reported|has reported|reports)\b", re.U)
+_REPORTED = re.compile(rf"{_NAME}\s+(?:reported|first reported|has reported|had reported)\b", re.U)
 # Capitalised words that start a clause rather than name a source.
 _NOT_SOURCES = {
     "he", "she", "it", "they", "we", "i", "you", "the", "this", "that", "these",

@@ -170,8 +170,12 @@ def _split_footer(lines: list[str]) -> tuple[list[str], list[str], list[str], li
     return lines[:cut], chrome_lines, authors, references
 
 
-def extract_text(text: str) -> Draft:
-    """Extract an article from a text-mode page."""
+def extract_text(text: str, *, title: str | None = None) -> Draft:
+    """Extract an article from a text-mode page.
+
+    ``title`` is the headline when the source states it (JSONL, feeds): the
+    text then is not searched for one, only cleaned of repeats of it.
+    """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if not any(line.strip() for line in lines):
         raise ExtractionError("page has no text")
@@ -194,8 +198,7 @@ def extract_text(text: str) -> Draft:
             continue
         break
 
-    title: str | None = None
-    if index < len(lines) and _looks_like_title(lines[index].strip()):
+    if title is None and index < len(lines) and _looks_like_title(lines[index].strip()):
         title = lines[index].strip()
         index += 1
         # Bylines and dates often follow the headline directly.

@@ -1,0 +1,129 @@
+"""Wire the steps: read → extract → store, batch by batch.
+
+Each batch of articles is written in one transaction, so an interruption
+loses at most the batch in flight and never leaves half an article.  A page
+that cannot be read or extracted becomes a ``Failure`` and the run goes on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from newsloom.errors import InputError
+from newsloom.extract import extract
+from newsloom.settings import Settings
+from newsloom.store.base import PutResult, Store
+from newsloom.types import Article, Failure, Page
+
+__all__ = ["IngestReport", "Pipeline", "extract_pages"]
+
+
+@dataclass(slots=True)
+class IngestReport:
+    run_id: str
+    pages: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def count(self, results: list[PutResult]) -> None:
+        for result in results:
+            setattr(self, result.status, getattr(self, result.status) + 1)
+            self.article_ids.append(result.article_id)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "pages": self.pages,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failures": [
+                {"source": f.source, "reason": f.reason, "error": f.error} for f in self.failures
+            ],
+        }
+
+
+def _failure(page: Page, exc: Exception) -> Failure:
+    if isinstance(exc, InputError):
+        reason = str(exc).removeprefix(f"{exc.source}: ") if exc.source else str(exc)
+        return Failure(page.source, reason, type(exc).__name__)
+    # Anything else is a bug in newsloom, but one page must not sink the batch.
+    return Failure(page.source, f"internal error: {type(exc).__name__}: {exc}", "InternalError")
+
+
+def extract_pages(
+    items: Iterable[Page | Failure], settings: Settings
+) -> Iterator[Article | Failure]:
+    """Extract each page; pass reader failures through and turn errors into failures."""
+    for item in items:
+        if isinstance(item, Failure):
+            yield item
+            continue
+        try:
+            yield extract(item, settings=settings)
+        except Exception as exc:  # reported per page, see _failure
+            yield _failure(item, exc)
+
+
+class Pipeline:
+    """Ingest sources into a store.
+
+    >>> with open_store("sqlite:///news.db") as store:  # doctest: +SKIP
+    ...     report = Pipeline(store).ingest(["pages/"])
+    """
+
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+
+    def ingest(
+        self,
+        sources: Iterable[str],
+        *,
+        feed: bool = False,
+        sitemap: bool = False,
+        batch_size: int = 50,
+        on_item: Callable[[Article | Failure], None] | None = None,
+    ) -> IngestReport:
+        """Read, extract and store every page the sources yield."""
+        from newsloom.read import read_sources
+
+        pages = read_sources(sources, self.settings, feed=feed, sitemap=sitemap)
+        return self.ingest_pages(pages, batch_size=batch_size, on_item=on_item)
+
+    def ingest_pages(
+        self,
+        pages: Iterable[Page | Failure],
+        *,
+        batch_size: int = 50,
+        on_item: Callable[[Article | Failure], None] | None = None,
+    ) -> IngestReport:
+        report = IngestReport(run_id=uuid.uuid4().hex[:12])
+        batch: list[Article] = []
+        try:
+            for item in extract_pages(pages, self.settings):
+                report.pages += 1
+                if isinstance(item, Failure):
+                    report.failures.append(item)
+                else:
+                    batch.append(item)
+                if on_item is not None:
+                    on_item(item)
+                if len(batch) >= batch_size:
+                    report.count(self.store.put_articles(batch))
+                    batch = []
+            if batch:
+                report.count(self.store.put_articles(batch))
+        finally:
+            if report.failures:
+                self.store.record_failures(report.failures, run_id=report.run_id)
+        return report
