@@ -1,0 +1,329 @@
+"""The ``newsloom`` command: a thin layer over the library.
+
+Results go to standard output (JSON with ``--json``); progress, warnings and
+errors go to standard error, so ``newsloom … --json | jq`` always works.
+Exit codes: 0 success, 1 some inputs failed, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from newsloom.errors import NewsloomError
+from newsloom.formats import article_markdown, article_text, byline, citation_line
+from newsloom.settings import Settings, load_settings
+from newsloom.types import Article, Failure
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="newsloom: clean, grouped, cross-checked news from feeds, sites, files and archives.",
+)
+show_app = typer.Typer(no_args_is_help=True, help="Show one stored item.")
+app.add_typer(show_app, name="show")
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option("--store", help="Store URL: sqlite:///path.db (default ./newsloom.db or $NEWSLOOM_STORE)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+PrivateOption = Annotated[
+    bool,
+    typer.Option("--allow-private", help="Allow fetching loopback and private-network addresses."),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML config file (default ./newsloom.toml).")
+]
+
+
+def _settings(config: Path | None = None, **overrides: Any) -> Settings:
+    return load_settings(config, **overrides)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _report_failures(failures: list[Failure]) -> None:
+    if not failures:
+        return
+    err.print(f"[bold red]{len(failures)} input(s) failed:[/]")
+    for failure in failures:
+        err.print(f"  [red]✗[/] {escape(failure.source)}: {escape(failure.reason)}")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Any]:
+    """A spinner with a running count; silent when stderr is not a terminal."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} pages"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(label, total=None)
+        yield lambda: progress.advance(task)
+
+
+def _open(store: str | None, settings: Settings):
+    from newsloom.store import open_store
+
+    return open_store(store, settings=settings)
+
+
+@app.command()
+def extract(
+    source: Annotated[str, typer.Argument(help="A file, folder, URL, feed, WARC or JSONL file.")],
+    as_json: JsonOption = False,
+    as_text: Annotated[bool, typer.Option("--text", help="Print only the clean text.")] = False,
+    as_markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown.")] = False,
+    allow_private: PrivateOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Extract clean articles from SOURCE and print them (nothing is stored)."""
+    from newsloom.pipeline import extract_pages
+    from newsloom.read import read_sources
+
+    if sum((as_json, as_text, as_markdown)) > 1:
+        raise click.UsageError("choose one of --json, --text, --markdown")
+    settings = _settings(config, allow_private=allow_private or None)
+    articles: list[Article] = []
+    failures: list[Failure] = []
+    for item in extract_pages(read_sources([source], settings), settings):
+        (failures if isinstance(item, Failure) else articles).append(item)
+
+    if as_json:
+        docs = [a.to_dict() for a in articles]
+        if docs:
+            _print_json(docs[0] if len(docs) == 1 else docs)
+    else:
+        for index, article in enumerate(articles):
+            if index:
+                sys.stdout.write("\n" + "─" * 40 + "\n\n")
+            if as_text:
+                sys.stdout.write(article_text(article))
+            elif as_markdown:
+                sys.stdout.write(article_markdown(article))
+            else:
+                _print_article(article)
+    _report_failures(failures)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _print_article(article: Article) -> None:
+    out.print(f"[bold]{escape(article.title or '(untitled)')}[/]")
+    out.print(f"[dim]{escape(byline(article))}[/]")
+    facts = [f"id {article.id}", f"{article.word_count} words"]
+    if article.language:
+        facts.append(f"language {article.language}")
+    if article.stated_read_minutes is not None:
+        facts.append(f"page says {article.stated_read_minutes} min read")
+    if article.stated_views is not None:
+        facts.append(f"{article.stated_views} views")
+    if article.date_source:
+        facts.append(f"date from {article.date_source}")
+    out.print(f"[dim]{escape(' · '.join(facts))}[/]")
+    if article.url:
+        out.print(f"[dim]{escape(article.url)}[/]")
+    out.print()
+    for paragraph in article.paragraphs:
+        out.print(escape(paragraph))
+        out.print()
+    if article.citations:
+        out.print("[bold]Sources named by the page[/]")
+        for citation in article.citations:
+            out.print(f"  • {escape(citation_line(citation))}")
+    if article.repairs:
+        out.print("[bold]Repairs[/]")
+        for repair in article.repairs:
+            out.print(f"  • {escape(repair.kind)} ×{repair.count}: {escape(repair.detail)}")
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[str], typer.Argument(help="Files, folders, URLs, feeds, sitemaps, WARC, JSONL.")],
+    store: StoreOption = None,
+    feed: Annotated[bool, typer.Option("--feed", help="Treat URL sources as RSS/Atom feeds.")] = False,
+    sitemap: Annotated[bool, typer.Option("--sitemap", help="Treat URL sources as sitemaps.")] = False,
+    allow_private: PrivateOption = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Read, extract and store articles; unchanged pages are not stored twice."""
+    from newsloom.pipeline import Pipeline
+
+    settings = _settings(config, allow_private=allow_private or None)
+    with _open(store, settings) as opened, _progress("Ingesting") as tick:
+        report = Pipeline(opened, settings).ingest(
+            sources, feed=feed, sitemap=sitemap, on_item=lambda _item: tick()
+        )
+        total = opened.count_articles()
+    if as_json:
+        _print_json({**report.to_dict(), "store": opened.url, "articles_in_store": total})
+    else:
+        err.print(
+            f"{report.pages} page(s): [green]{report.new} new[/], {report.updated} updated, "
+            f"{report.unchanged} unchanged, [red]{len(report.failures)} failed[/]; "
+            f"{total} article(s) in {escape(opened.url)}"
+        )
+        _report_failures(report.failures)
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def articles(
+    search: Annotated[str | None, typer.Option("--search", "-s", help="Full-text query.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """List stored articles, newest first, or search them."""
+    settings = _settings(config)
+    with _open(store, settings) as opened:
+        if search is not None:
+            hits = opened.search(search, limit=limit, offset=offset)
+            rows = [(h.article, h.snippet) for h in hits]
+        else:
+            rows = [(a, None) for a in opened.iter_articles(limit=limit, offset=offset, order="published")]
+    if as_json:
+        _print_json([_summary(a) | ({"snippet": s} if s is not None else {}) for a, s in rows])
+        return
+    if not rows:
+        err.print("no articles" + (f" match {search!r}" if search else " stored yet"))
+        return
+    table = Table(show_lines=False)
+    for column in ("id", "published", "site", "title"):
+        table.add_column(column, overflow="fold")
+    for article, snippet in rows:
+        title = escape(article.title or "(untitled)")
+        if snippet:
+            title += f"\n[dim]{escape(snippet)}[/]"
+        table.add_row(
+            article.id,
+            article.published.date().isoformat() if article.published else "",
+            escape(article.site_name or ""),
+            title,
+        )
+    out.print(table)
+
+
+def _summary(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "site_name": article.site_name,
+        "published": article.published.isoformat() if article.published else None,
+        "word_count": article.word_count,
+        "read_minutes": article.read_minutes,
+    }
+
+
+@show_app.command("article")
+def show_article(
+    article_id: Annotated[str, typer.Argument(help="Article id or a unique prefix of it.")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show one stored article."""
+    settings = _settings(config)
+    with _open(store, settings) as opened:
+        article = opened.get_article(article_id)
+        versions = opened.versions(article.id) if article else []
+    if article is None:
+        err.print(f"newsloom: no article {article_id!r} in {escape(opened.url)}")
+        raise typer.Exit(1)
+    if as_json:
+        _print_json(article.to_dict() | {"versions": len(versions)})
+    else:
+        _print_article(article)
+        if len(versions) > 1:
+            err.print(f"[dim]{len(versions)} stored versions[/]")
+
+
+@app.command()
+def demo(
+    store: Annotated[
+        str, typer.Option("--store", help="Where the demo store goes.")
+    ] = "sqlite:///newsloom-demo.db",
+    config: ConfigOption = None,
+) -> None:
+    """Ingest the bundled demo corpus and show what newsloom made of it."""
+    from newsloom.demo import corpus_path
+    from newsloom.pipeline import Pipeline
+
+    settings = _settings(config)
+    corpus = corpus_path()
+    err.print(f"Ingesting the demo corpus from {escape(str(corpus))} …")
+    with _open(store, settings) as opened, _progress("Ingesting") as tick:
+        report = Pipeline(opened, settings).ingest([str(corpus)], on_item=lambda _i: tick())
+        stored = list(opened.iter_articles(order="published", newest_first=False))
+    table = Table(title=f"{len(stored)} articles in {opened.url}")
+    for column in ("id", "published", "site", "title", "repairs", "sources named"):
+        table.add_column(column, overflow="fold")
+    for article in stored:
+        table.add_row(
+            article.id[:10],
+            article.published.date().isoformat() if article.published else "",
+            escape(article.site_name or ""),
+            escape(article.title or "(untitled)"),
+            escape(", ".join(sorted({r.kind for r in article.repairs}))),
+            escape(", ".join(c.name or c.url or "" for c in article.citations)[:80]),
+        )
+    out.print(table)
+    err.print(
+        f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.failures)} failed."
+    )
+    _report_failures(report.failures)
+    err.print(
+        "Next: [bold]newsloom articles --store "
+        f"{escape(opened.url)} --search <words>[/] or [bold]newsloom show article <id> --store "
+        f"{escape(opened.url)}[/]"
+    )
+    if report.failures:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console entry point: one clean line and a non-zero exit on any expected error."""
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except NewsloomError as exc:
+        err.print(f"newsloom: error: {escape(str(exc))}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted; work committed so far is kept")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
