@@ -6,7 +6,6 @@ The public API is small: ``extract`` turns HTML or text into an ``Article``,
 
 # Imported eagerly so that ``newsloom.extract`` is the function, not the
 # subpackage of the same name (importing a submodule rebinds the attribute).
-from newsloom.extract import extract
 from newsloom.errors import (
     ExtractionError,
     FetchError,
@@ -14,6 +13,7 @@ from newsloom.errors import (
     NewsloomError,
     StoreError,
 )
+from newsloom.extract import extract
 from newsloom.settings import Settings, load_settings
 from newsloom.types import Article, Citation, Failure, Page, Repair
 

@@ -40,7 +40,9 @@ err = Console(stderr=True, highlight=False)
 
 StoreOption = Annotated[
     str | None,
-    typer.Option("--store", help="Store URL: sqlite:///path.db (default ./newsloom.db or $NEWSLOOM_STORE)."),
+    typer.Option(
+        "--store", help="Store URL: sqlite:///path.db (default ./newsloom.db or $NEWSLOOM_STORE)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 PrivateOption = Annotated[
@@ -162,10 +164,16 @@ def _print_article(article: Article) -> None:
 
 @app.command()
 def ingest(
-    sources: Annotated[list[str], typer.Argument(help="Files, folders, URLs, feeds, sitemaps, WARC, JSONL.")],
+    sources: Annotated[
+        list[str], typer.Argument(help="Files, folders, URLs, feeds, sitemaps, WARC, JSONL.")
+    ],
     store: StoreOption = None,
-    feed: Annotated[bool, typer.Option("--feed", help="Treat URL sources as RSS/Atom feeds.")] = False,
-    sitemap: Annotated[bool, typer.Option("--sitemap", help="Treat URL sources as sitemaps.")] = False,
+    feed: Annotated[
+        bool, typer.Option("--feed", help="Treat URL sources as RSS/Atom feeds.")
+    ] = False,
+    sitemap: Annotated[
+        bool, typer.Option("--sitemap", help="Treat URL sources as sitemaps.")
+    ] = False,
     allow_private: PrivateOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -208,7 +216,10 @@ def articles(
             hits = opened.search(search, limit=limit, offset=offset)
             rows = [(h.article, h.snippet) for h in hits]
         else:
-            rows = [(a, None) for a in opened.iter_articles(limit=limit, offset=offset, order="published")]
+            rows = [
+                (a, None)
+                for a in opened.iter_articles(limit=limit, offset=offset, order="published")
+            ]
     if as_json:
         _print_json([_summary(a) | ({"snippet": s} if s is not None else {}) for a, s in rows])
         return

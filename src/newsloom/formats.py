@@ -8,7 +8,7 @@ __all__ = ["article_markdown", "article_text", "byline", "citation_line"]
 
 
 def byline(article: Article) -> str:
-    """"By A and B · Site · 2023-03-21 · 4 min read" with the parts that are known."""
+    """ "By A and B · Site · 2023-03-21 · 4 min read" with the parts that are known."""
     parts: list[str] = []
     if article.authors:
         parts.append("By " + " and ".join(article.authors))

@@ -35,7 +35,9 @@ def looks_like_html(data: bytes | str) -> bool:
     head = data[:8192]
     if isinstance(head, str):
         head = head.encode("utf-8", errors="ignore")
-    return len(_MARKUP.findall(head)) >= 2 or head.lstrip()[:15].lower().startswith(b"<!doctype html")
+    return len(_MARKUP.findall(head)) >= 2 or head.lstrip()[:15].lower().startswith(
+        b"<!doctype html"
+    )
 
 
 def canonicalise_url(url: str | None) -> str | None:
@@ -52,7 +54,11 @@ def canonicalise_url(url: str | None) -> str | None:
     if parts.port and parts.port not in {80, 443}:
         host = f"{host}:{parts.port}"
     query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith(_TRACKING)]
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not k.lower().startswith(_TRACKING)
+        ]
     )
     path = parts.path or "/"
     return urlunsplit((parts.scheme.lower(), host, path, query, ""))

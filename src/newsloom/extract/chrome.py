@@ -16,10 +16,18 @@ __all__ = [
     "parse_stated_views",
 ]
 
-_WEATHER = re.compile(r"^-?\d{1,3}(?:[.,]\d)?\s*°?\s*[CF]\b\.?(?:\s+\w+)?$|^-?\d{1,3}(?:[.,]\d)?\s*°$")
-_READ_TIME = re.compile(r"^(\d{1,3})\s*(?:-\s*)?(?:mins?|minutes?)\.?\s+read(?:ing)?(?:\s+time)?$", re.I)
-_READ_TIME_ALT = re.compile(r"^(?:reading time|read time)\s*:?\s*(\d{1,3})\s*(?:mins?|minutes?)\.?$", re.I)
-_VIEWS = re.compile(r"^([\d][\d,.\s]*)\s*([kKmM])?\s+views?$|^views?\s*:?\s*([\d][\d,.]*)\s*([kKmM])?$", re.I)
+_WEATHER = re.compile(
+    r"^-?\d{1,3}(?:[.,]\d)?\s*°?\s*[CF]\b\.?(?:\s+\w+)?$|^-?\d{1,3}(?:[.,]\d)?\s*°$"
+)
+_READ_TIME = re.compile(
+    r"^(\d{1,3})\s*(?:-\s*)?(?:mins?|minutes?)\.?\s+read(?:ing)?(?:\s+time)?$", re.I
+)
+_READ_TIME_ALT = re.compile(
+    r"^(?:reading time|read time)\s*:?\s*(\d{1,3})\s*(?:mins?|minutes?)\.?$", re.I
+)
+_VIEWS = re.compile(
+    r"^([\d][\d,.\s]*)\s*([kKmM])?\s+views?$|^views?\s*:?\s*([\d][\d,.]*)\s*([kKmM])?$", re.I
+)
 
 # Headings of sidebar and footer blocks on news sites.  Matched on the whole
 # line, case-insensitive, so a sentence that merely contains the words stays.

@@ -21,7 +21,9 @@ __all__ = [
     "parse_summary_by",
 ]
 
-_SUMMARY_BY = re.compile(r"^\s*(?:AI\s+)?summary\s+(?:by|from)\s*:?\s+(?P<name>.{2,80}?)\s*\.?$", re.I)
+_SUMMARY_BY = re.compile(
+    r"^\s*(?:AI\s+)?summary\s+(?:by|from)\s*:?\s+(?P<name>.{2,80}?)\s*\.?$", re.I
+)
 
 # An APA reference: "Authors. (2023, March 21). Title. Publisher. Retrieved …, from URL".
 # Authors are optional (APA moves the title first when there are none).
@@ -155,7 +157,7 @@ def _sentence_around(paragraph: str, position: int) -> str:
 
 
 def find_attributions(paragraphs: list[str]) -> list[Citation]:
-    """"X reported" and "according to X" mentions, one citation per source name."""
+    """ "X reported" and "according to X" mentions, one citation per source name."""
     found: dict[str, Citation] = {}
     for paragraph in paragraphs:
         for pattern in (_REPORTED, _ACCORDING_TO):

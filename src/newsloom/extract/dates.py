@@ -65,7 +65,9 @@ def parse_date_line(line: str) -> datetime | None:
         month_text = match.group("month").lower().rstrip(".")
         month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text)
         try:
-            return datetime(int(match.group("year")), month or 0, int(match.group("day")), tzinfo=UTC)
+            return datetime(
+                int(match.group("year")), month or 0, int(match.group("day")), tzinfo=UTC
+            )
         except ValueError:
             return None
     return None

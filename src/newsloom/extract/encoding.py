@@ -29,6 +29,9 @@ __all__ = ["decode", "repair_mojibake"]
 # Bytes no Windows code page of interest maps to a character: a decoder that
 # met them dropped them, so a repair may have to put one back.
 _LOST_BYTES = (0x9D, 0x90, 0x81, 0x8D, 0x8F)
+# Which lost byte to prefer when it completes a letter: Ł (C5 81) and Ő (C5 90)
+# are far more common in news text than the other candidates.
+_LETTER_ORDER = (0x81, 0x90, 0x9D, 0x8D, 0x8F)
 
 # Code pages repaired here rather than by ftfy, with the share of their
 # script's characters that must sit inside repairable runs before the text is
@@ -88,26 +91,28 @@ def _sequence_length(lead: int) -> int:
 def _fill_lost_byte(raw: bytes, before: str, after: str) -> str | None:
     """Guess the single byte a decoder dropped from a truncated UTF-8 sequence.
 
-    Only punctuation is restored: it is what such losses hit in news text
-    (mostly ``”`` and ``‐``), and a wrong letter would be worse than none.
-    A dash is preferred between two letters, a quote elsewhere.
+    Three-byte sequences are restored only to punctuation, which is what such
+    losses hit in news text (``”`` and ``‐``): a dash between two word
+    characters, a quote elsewhere.  Two-byte sequences are letters; inside a
+    word the likeliest by frequency in European text is taken (``Ł`` first).
     """
+    inside_word = before[-1:].isalnum() and after[:1].isalnum()
     options: list[str] = []
     for lost in _LOST_BYTES:
         try:
-            char = (raw + bytes([lost])).decode("utf-8")
+            options.append((raw + bytes([lost])).decode("utf-8"))
         except UnicodeDecodeError:
             continue
-        if unicodedata.category(char) in {"Pf", "Pi", "Pd"}:
-            options.append(char)
-    if not options:
-        return None
-    word_internal = before[-1:].isalpha() and after[:1].isalpha()
+    if len(raw) == 1:
+        letters = [c for c in options if c.isalpha()]
+        if not letters or not (before[-1:].isalpha() or after[:1].isalpha()):
+            return None
+        return min(letters, key=lambda c: _LETTER_ORDER.index(c.encode("utf-8")[-1]))
     dashes = [c for c in options if unicodedata.category(c) == "Pd"]
-    if word_internal and dashes:
+    quotes = [c for c in options if unicodedata.category(c) in {"Pf", "Pi"}]
+    if inside_word and dashes:
         return dashes[0]
-    quotes = [c for c in options if unicodedata.category(c) != "Pd"]
-    return (quotes or options)[0]
+    return (quotes or dashes or [None])[0]
 
 
 def _repair_code_page(
@@ -152,10 +157,12 @@ def _repair_code_page(
                     whole += 1
                     i = j
                     continue
-            elif size >= 3 and len(raw) == size - 1:
+            elif len(raw) == size - 1:
                 pending.append((len(out), j - i, bytes(raw)))
                 out.append(text[i:j])
-                covered += sum(table.script_char(c, script) for c in text[i:j])
+                # A lone lead character proves nothing: genuine Thai is full of them.
+                if len(raw) > 1:
+                    covered += sum(table.script_char(c, script) for c in text[i:j])
                 i = j
                 continue
         out.append(char)
@@ -163,7 +170,7 @@ def _repair_code_page(
 
     if not evidence:
         in_script = sum(table.script_char(c, script) for c in text)
-        if whole == 0 or in_script == 0 or covered / in_script < share:
+        if whole == 0 or in_script == 0 or covered / in_script < share or len(pending) > whole:
             return text, 0, 0
 
     filled = 0
@@ -177,40 +184,40 @@ def _repair_code_page(
     return "".join(out), whole, filled
 
 
-def repair_mojibake(text: str) -> tuple[str, list[Repair]]:
-    """Undo mojibake; return the text and a record of each kind of repair made."""
-    repairs: list[Repair] = []
-    for code_page, script, share in _CODE_PAGES[:1]:
-        text, whole, filled = _repair_code_page(text, code_page, script, share)
-        if whole:
-            repairs.append(
-                Repair("mojibake", f"UTF-8 that had been decoded as {code_page} re-decoded", whole)
-            )
-        if filled:
-            repairs.append(
-                Repair("mojibake", f"restored a character whose last byte was lost ({code_page})", filled)
-            )
-
-    fixed = ftfy.fix_and_explain(text, _FTFY_CONFIG)
-    steps = ", ".join(f"{a} {b}" for a, b in fixed.explanation or [])
-    if fixed.text != text:
-        repairs.append(Repair("mojibake", f"ftfy: {steps}"))
-        text = fixed.text
-
-    # What ftfy leaves: Windows-1252 sequences that lost their last byte.
-    # When ftfy already found that kind of damage, the leftovers are trusted
-    # to be the same damage.
-    code_page, script, share = _CODE_PAGES[1]
-    evidence = "1252" in steps or "inconsistent_utf8" in steps
-    text, whole, filled = _repair_code_page(text, code_page, script, share, evidence=evidence)
+def _note(repairs: list[Repair], code_page: str, whole: int, filled: int) -> None:
     if whole:
         repairs.append(
             Repair("mojibake", f"UTF-8 that had been decoded as {code_page} re-decoded", whole)
         )
     if filled:
         repairs.append(
-            Repair("mojibake", f"restored a character whose last byte was lost ({code_page})", filled)
+            Repair(
+                "mojibake", f"restored characters whose last byte was lost ({code_page})", filled
+            )
         )
+
+
+def repair_mojibake(text: str) -> tuple[str, list[Repair]]:
+    """Undo mojibake; return the text and a record of each kind of repair made."""
+    repairs: list[Repair] = []
+    # Own passes first: ftfy would misread a lost byte before a space as a
+    # lost no-break space and turn a closing quote into a dagger.
+    for code_page, script, share in _CODE_PAGES:
+        text, whole, filled = _repair_code_page(text, code_page, script, share)
+        _note(repairs, code_page, whole, filled)
+
+    fixed = ftfy.fix_and_explain(text, _FTFY_CONFIG)
+    steps = ", ".join(f"{a} {b}" for a, b in fixed.explanation or [])
+    if fixed.text != text:
+        repairs.append(Repair("mojibake", f"ftfy: {steps}"))
+        text = fixed.text
+        # Pages that mix clean accented text with damage fail the coverage test
+        # above; once ftfy has found the damage, the leftovers are trusted to be
+        # the same damage with a lost last byte.
+        if "1252" in steps or "inconsistent_utf8" in steps:
+            code_page, script, share = _CODE_PAGES[1]
+            text, whole, filled = _repair_code_page(text, code_page, script, share, evidence=True)
+            _note(repairs, code_page, whole, filled)
     return text, repairs
 
 
@@ -227,7 +234,11 @@ def decode(body: bytes, declared: str | None = None) -> tuple[str, list[Repair]]
     """Decode page bytes, trusting valid UTF-8 first, then the declared charset,
     then detection; the returned repairs say which was used when not UTF-8."""
     repairs: list[Repair] = []
-    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, name in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if body.startswith(bom):
             try:
                 return body.decode("utf-8-sig" if name == "utf-8" else name), repairs

@@ -25,8 +25,12 @@ from newsloom.types import Citation, Repair
 __all__ = ["extract_text", "normalise_line"]
 
 _BULLET = re.compile(r"^\s*(?:[•·▪●◦‣∙*]|-(?=\s))\s+")
-_BYLINE = re.compile(r"^by\s+(?P<names>[A-Z][\w.'’\-]*(?:[\s,]+(?:and\s+)?[A-Z][\w.'’\-]*){0,7})$", re.I)
-_PERSON_NAME = re.compile(r"^[A-Z][\w'’\-]+(?:\s+(?:[A-Z]\.|[A-Z][\w'’\-]+|van|de|da|von|bin|al)){1,3}$")
+_BYLINE = re.compile(
+    r"^by\s+(?P<names>[A-Z][\w.'’\-]*(?:[\s,]+(?:and\s+)?[A-Z][\w.'’\-]*){0,7})$", re.I
+)
+_PERSON_NAME = re.compile(
+    r"^[A-Z][\w'’\-]+(?:\s+(?:[A-Z]\.|[A-Z][\w'’\-]+|van|de|da|von|bin|al)){1,3}$"
+)
 _BIO_WORDS = re.compile(
     r"\b(?:journalist|reporter|writer|editor|author|correspondent|contributor|columnist|"
     r"freelance|covers|covering|has written|years of experience)\b",
@@ -78,8 +82,10 @@ def _split_names(text: str) -> list[str]:
 def _is_location(line: str) -> bool:
     """A dateline place beside the weather ("New York"): a few capitalised words."""
     words = line.split()
-    return 1 <= len(words) <= 4 and all(w[:1].isupper() for w in words) and not any(
-        ch.isdigit() for ch in line
+    return (
+        1 <= len(words) <= 4
+        and all(w[:1].isupper() for w in words)
+        and not any(ch.isdigit() for ch in line)
     )
 
 
@@ -188,7 +194,10 @@ def extract_text(text: str, *, title: str | None = None) -> Draft:
         if not line or header.take(line):
             index += 1
             continue
-        neighbours = (lines[index - 1] if index else "", lines[index + 1] if index + 1 < len(lines) else "")
+        neighbours = (
+            lines[index - 1] if index else "",
+            lines[index + 1] if index + 1 < len(lines) else "",
+        )
         near_chrome = any(
             chrome.is_weather(n.strip()) or parse_date_line(n.strip()) for n in neighbours
         )
@@ -232,10 +241,16 @@ def extract_text(text: str, *, title: str | None = None) -> Draft:
 
     chrome_lines = header.chrome + removed + footer_chrome
     if duplicates:
-        repairs.append(Repair("duplicate_title", "repeated headline removed from the text", duplicates))
+        repairs.append(
+            Repair("duplicate_title", "repeated headline removed from the text", duplicates)
+        )
     if chrome_lines:
         repairs.append(
-            Repair("chrome", "site furniture removed: " + " | ".join(chrome_lines)[:300], len(chrome_lines))
+            Repair(
+                "chrome",
+                "site furniture removed: " + " | ".join(chrome_lines)[:300],
+                len(chrome_lines),
+            )
         )
     if references:
         repairs.append(Repair("reference", "reference lines moved to citations", len(references)))
@@ -246,7 +261,11 @@ def extract_text(text: str, *, title: str | None = None) -> Draft:
         published, date_source = header.dates[0], "text:header"
     elif header.dates:
         # A date beside the weather is the day the page was viewed, not published.
-        repairs.append(Repair("page_date", f"ignored page date {header.dates[0].date()} shown with the weather"))
+        repairs.append(
+            Repair(
+                "page_date", f"ignored page date {header.dates[0].date()} shown with the weather"
+            )
+        )
 
     return Draft(
         paragraphs=paragraphs,
