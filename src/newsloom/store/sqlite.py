@@ -1,0 +1,677 @@
+"""SQLite backend: one file, WAL journal, FTS5 full-text index.
+
+Every SQL statement of the SQLite store lives in this module.  The connection
+runs in autocommit mode (``isolation_level=None``) and each write opens its own
+``BEGIN IMMEDIATE`` transaction, so a batch commits whole or not at all and a
+second writer waits on the lock (``busy_timeout``) instead of failing halfway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from newsloom.errors import StoreError
+from newsloom.store.base import (
+    ArticleVersion,
+    Order,
+    PutResult,
+    SearchHit,
+    content_sha256,
+    utc_text,
+)
+from newsloom.store.migrations import Migration, latest_version, pending
+from newsloom.types import Article, Failure
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SQLiteStore"]
+
+# "NLOM": marks the file as ours, so a foreign SQLite database is refused
+# instead of having newsloom tables added to it.
+APPLICATION_ID = 0x4E4C4F4D
+
+MIN_PREFIX = 6
+PAGE_SIZE = 256
+# Bound the work an untrusted query can ask for; text and words past these
+# limits are ignored.
+MAX_QUERY_CHARS = 2000
+MAX_QUERY_TERMS = 32
+SNIPPET_TOKENS = 16
+# Title matches weigh more than body matches in bm25.
+TITLE_WEIGHT = 10.0
+TEXT_WEIGHT = 1.0
+
+# Letters and digits only: FTS5's unicode61 tokenizer splits on everything
+# else, so these are the only characters a search term can usefully contain.
+_TERM = re.compile(r"[^\W_]+")
+
+_TEXT_OF_NEW = "json_extract(new.data, '$.text')"
+_TEXT_OF_OLD = "json_extract(old.data, '$.text')"
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        description="articles with versions, ingest failures, full-text index",
+        statements=(
+            f"PRAGMA application_id = {APPLICATION_ID}",
+            """
+            CREATE TABLE articles (
+                pk INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                url TEXT,
+                canonical_url TEXT,
+                site_name TEXT,
+                title TEXT,
+                published TEXT,
+                language TEXT,
+                word_count INTEGER NOT NULL DEFAULT 0,
+                stored_at TEXT NOT NULL,
+                fetched_at TEXT,
+                raw_sha256 TEXT NOT NULL DEFAULT '',
+                content_sha256 TEXT NOT NULL,
+                version INTEGER NOT NULL CHECK (version >= 1),
+                data TEXT NOT NULL CHECK (json_valid(data))
+            )
+            """,
+            "CREATE INDEX articles_url ON articles(url)",
+            "CREATE INDEX articles_canonical_url ON articles(canonical_url)",
+            "CREATE INDEX articles_published ON articles(published)",
+            "CREATE INDEX articles_site_name ON articles(site_name)",
+            "CREATE INDEX articles_stored_at ON articles(stored_at)",
+            """
+            CREATE TABLE article_versions (
+                article_id TEXT NOT NULL
+                    REFERENCES articles(id) ON DELETE CASCADE ON UPDATE CASCADE,
+                version INTEGER NOT NULL CHECK (version >= 1),
+                raw_sha256 TEXT NOT NULL DEFAULT '',
+                content_sha256 TEXT NOT NULL,
+                fetched_at TEXT,
+                stored_at TEXT NOT NULL,
+                data TEXT NOT NULL CHECK (json_valid(data)),
+                PRIMARY KEY (article_id, version)
+            )
+            """,
+            """
+            CREATE TABLE failures (
+                pk INTEGER PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                error TEXT NOT NULL,
+                recorded_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX failures_run_id ON failures(run_id)",
+            # The index reads the body through a view over the JSON column, so
+            # the text is stored once (inside ``data``) rather than twice.
+            """
+            CREATE VIEW articles_fts_source AS
+            SELECT pk, title, json_extract(data, '$.text') AS text FROM articles
+            """,
+            """
+            CREATE VIRTUAL TABLE articles_fts USING fts5(
+                title, text,
+                content='articles_fts_source', content_rowid='pk',
+                tokenize='unicode61 remove_diacritics 2',
+                prefix='2 3'
+            )
+            """,
+            f"""
+            CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+                INSERT INTO articles_fts(rowid, title, text)
+                VALUES (new.pk, new.title, {_TEXT_OF_NEW});
+            END
+            """,
+            f"""
+            CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+                INSERT INTO articles_fts(articles_fts, rowid, title, text)
+                VALUES ('delete', old.pk, old.title, {_TEXT_OF_OLD});
+            END
+            """,
+            f"""
+            CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, data ON articles BEGIN
+                INSERT INTO articles_fts(articles_fts, rowid, title, text)
+                VALUES ('delete', old.pk, old.title, {_TEXT_OF_OLD});
+                INSERT INTO articles_fts(rowid, title, text)
+                VALUES (new.pk, new.title, {_TEXT_OF_NEW});
+            END
+            """,
+        ),
+    ),
+)
+
+_ARTICLE_COLUMNS = (
+    "id",
+    "url",
+    "canonical_url",
+    "site_name",
+    "title",
+    "published",
+    "language",
+    "word_count",
+    "stored_at",
+    "fetched_at",
+    "raw_sha256",
+    "content_sha256",
+    "version",
+    "data",
+)
+
+
+@dataclass(slots=True, frozen=True)
+class _Prepared:
+    """An article turned into column values before any write starts."""
+
+    id: str
+    url: str | None
+    canonical_url: str | None
+    site_name: str | None
+    title: str | None
+    published: str | None
+    language: str | None
+    word_count: int
+    fetched_at: str | None
+    raw_sha256: str
+    content_sha256: str
+    data: str
+
+
+def _prepare(article: Article) -> _Prepared:
+    if not isinstance(article, Article):
+        raise TypeError(f"expected an Article, got {type(article).__name__}")
+    if not isinstance(article.id, str) or not article.id.strip():
+        raise ValueError("article id is empty")
+    data = json.dumps(article.to_dict(), ensure_ascii=False, allow_nan=False)
+    # Reading it back now means a row that could not be loaded later is
+    # refused at write time instead of breaking every reader afterwards.
+    Article.from_dict(json.loads(data))
+    return _Prepared(
+        id=article.id,
+        url=article.url,
+        canonical_url=article.canonical_url,
+        site_name=article.site_name,
+        title=article.title,
+        published=utc_text(article.published),
+        language=article.language,
+        word_count=int(article.word_count),
+        fetched_at=utc_text(article.fetched_at),
+        raw_sha256=article.raw_sha256 or "",
+        content_sha256=content_sha256(article),
+        data=data,
+    )
+
+
+def _match_expression(query: str) -> str | None:
+    """Turn untrusted text into a safe FTS5 query, or None if it has no words.
+
+    Every word is double-quoted, so FTS5 operators, column filters, ``NEAR``,
+    ``*`` and parentheses in the input are searched as plain words (or dropped
+    as punctuation).  Words are ANDed; the last one matches as a prefix while
+    the user is still typing it (no trailing space or punctuation).
+    """
+    if not isinstance(query, str):
+        return None
+    query = query[:MAX_QUERY_CHARS]
+    words = [match.group().casefold() for match in _TERM.finditer(query)]
+    if not words:
+        return None
+    terms = list(dict.fromkeys(words))  # unique, in order of first use
+    still_typing = query[-1].isalnum() and terms[-1] == words[-1]
+    terms = terms[:MAX_QUERY_TERMS]
+    quoted = [f'"{term}"' for term in terms]
+    if still_typing and terms[-1] == words[-1]:
+        quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # Best effort: the error that caused the rollback is the one worth raising,
+    # and SQLite rolls back an unfinished transaction on close anyway.
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class SQLiteStore:
+    """The ``Store`` protocol on a single SQLite file (or ``:memory:``).
+
+    One connection per store object, shared between threads under a lock; open
+    one store per process (or per thread) for real concurrency — WAL lets any
+    number of readers run while one writer commits.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        *,
+        url: str | None = None,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self.path: Path | None = None
+        if path is not None and os.fspath(path) != ":memory:":
+            self.path = Path(path).expanduser()
+        self.url: str = url or (
+            "sqlite://:memory:" if self.path is None else f"sqlite:///{self.path}"
+        )
+        self._where = ":memory:" if self.path is None else str(self.path)
+        self._busy_timeout = busy_timeout
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{self._where}: cannot create its folder: {exc}") from exc
+            if self.path.is_dir():
+                raise StoreError(f"{self._where}: is a folder, not a database file")
+        try:
+            conn = sqlite3.connect(
+                ":memory:" if self.path is None else str(self.path),
+                timeout=busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise self._error("opening", exc) from exc
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            # Identify the file before changing anything in it.
+            self._check_identity(conn)
+            if self.path is not None:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(conn)
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error("opening", exc) from exc
+            raise
+        self._conn = conn
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                try:
+                    conn.close()
+                except sqlite3.Error as exc:
+                    raise self._error("closing", exc) from exc
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.url!r})"
+
+    # -- schema ------------------------------------------------------------
+
+    def _check_identity(self, conn: sqlite3.Connection) -> None:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            return
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id == 0 and version == 0 and objects == 0:
+            return  # a new, empty database: the first migration claims it
+        raise StoreError(f"{self._where}: not a newsloom database (it holds other data)")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        if not pending(current, MIGRATIONS, where=self._where):
+            return
+        while True:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read under the write lock: another process opening the
+                # same new file may have migrated it meanwhile.
+                current = conn.execute("PRAGMA user_version").fetchone()[0]
+                steps = pending(current, MIGRATIONS, where=self._where)
+                if steps:
+                    step = steps[0]
+                    for statement in step.statements:
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {int(step.version)}")
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(
+                        f"{self._where}: migrating the schema to version {current + 1} "
+                        f"failed: {exc}"
+                    ) from exc
+                raise
+            if len(steps) <= 1:
+                return
+
+    def schema_version(self) -> int:
+        with self._reading("reading the schema version") as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @staticmethod
+    def latest_schema_version() -> int:
+        return latest_version(MIGRATIONS)
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _error(self, action: str, exc: sqlite3.Error) -> StoreError:
+        message = str(exc)
+        if "not a database" in message or "file is encrypted" in message:
+            return StoreError(f"{self._where}: not a newsloom/SQLite database")
+        if "locked" in message or "busy" in message:
+            return StoreError(
+                f"{self._where}: {action}: the database stayed locked by another "
+                f"writer for more than {self._busy_timeout:g} s"
+            )
+        return StoreError(f"{self._where}: {action}: {message}")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self._where}: the store is closed")
+        return self._conn
+
+    @contextmanager
+    def _reading(self, action: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise self._error(action, exc) from exc
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._error(action, exc) from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error(action, exc) from exc
+                raise
+
+    def _load(self, data: str) -> Article:
+        try:
+            return Article.from_dict(json.loads(data))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(f"{self._where}: a stored article cannot be read: {exc}") from exc
+
+    # -- articles ----------------------------------------------------------
+
+    def put_articles(self, articles: Sequence[Article]) -> list[PutResult]:
+        batch: dict[str, _Prepared] = {}
+        for index, article in enumerate(articles):
+            try:
+                row = _prepare(article)
+            except Exception as exc:  # to_dict of foreign objects can raise anything
+                label = getattr(article, "id", None)
+                raise StoreError(
+                    f"{self._where}: article #{index} ({label!r}) cannot be stored, "
+                    f"nothing from this batch was written: {exc}"
+                ) from exc
+            # Re-assigning keeps the first position: last article wins, counted once.
+            batch[row.id] = row
+        if not batch:
+            return []
+
+        stored_at = utc_text(datetime.now(UTC))
+        results: list[PutResult] = []
+        with self._transaction("storing articles") as conn:
+            for row in batch.values():
+                existing = conn.execute(
+                    "SELECT content_sha256, version FROM articles WHERE id = ?", (row.id,)
+                ).fetchone()
+                if existing is not None and existing["content_sha256"] == row.content_sha256:
+                    results.append(PutResult(row.id, "unchanged", existing["version"]))
+                    continue
+                values = {
+                    "id": row.id,
+                    "url": row.url,
+                    "canonical_url": row.canonical_url,
+                    "site_name": row.site_name,
+                    "title": row.title,
+                    "published": row.published,
+                    "language": row.language,
+                    "word_count": row.word_count,
+                    "stored_at": stored_at,
+                    "fetched_at": row.fetched_at,
+                    "raw_sha256": row.raw_sha256,
+                    "content_sha256": row.content_sha256,
+                    "version": 1 if existing is None else existing["version"] + 1,
+                    "data": row.data,
+                }
+                if existing is None:
+                    names = ", ".join(_ARTICLE_COLUMNS)
+                    marks = ", ".join(f":{name}" for name in _ARTICLE_COLUMNS)
+                    conn.execute(f"INSERT INTO articles ({names}) VALUES ({marks})", values)
+                    status = "new"
+                else:
+                    sets = ", ".join(f"{name} = :{name}" for name in _ARTICLE_COLUMNS[1:])
+                    conn.execute(f"UPDATE articles SET {sets} WHERE id = :id", values)
+                    status = "updated"
+                conn.execute(
+                    """
+                    INSERT INTO article_versions
+                        (article_id, version, raw_sha256, content_sha256,
+                         fetched_at, stored_at, data)
+                    VALUES (:id, :version, :raw_sha256, :content_sha256,
+                            :fetched_at, :stored_at, :data)
+                    """,
+                    values,
+                )
+                results.append(PutResult(row.id, status, values["version"]))
+        return results
+
+    def _resolve_id(self, conn: sqlite3.Connection, article_id: str) -> str | None:
+        """Full id for an exact id or a unique prefix of at least MIN_PREFIX chars."""
+        if not isinstance(article_id, str) or not article_id:
+            return None
+        row = conn.execute("SELECT id FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if row is not None:
+            return row["id"]
+        if len(article_id) < MIN_PREFIX:
+            return None
+        last = ord(article_id[-1])
+        if last < 0x10FFFF:
+            # A range scan on the unique index: every id starting with the
+            # prefix sorts between the prefix and its last char bumped by one.
+            upper = article_id[:-1] + chr(last + 1)
+            rows = conn.execute(
+                "SELECT id FROM articles WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
+                (article_id, upper),
+            ).fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT id FROM articles WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 3",
+                (len(article_id), article_id),
+            ).fetchall()
+        if not rows:
+            return None
+        if len(rows) > 1:
+            shown = ", ".join(r["id"] for r in rows[:2])
+            raise StoreError(
+                f"article id prefix {article_id!r} is ambiguous: it matches {shown}"
+                f"{' and more' if len(rows) > 2 else ''}; give more characters"
+            )
+        return rows[0]["id"]
+
+    def get_article(self, article_id: str) -> Article | None:
+        with self._reading("reading an article") as conn:
+            full_id = self._resolve_id(conn, article_id)
+            if full_id is None:
+                return None
+            row = conn.execute("SELECT data FROM articles WHERE id = ?", (full_id,)).fetchone()
+        return None if row is None else self._load(row["data"])
+
+    def iter_articles(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order: Order = "stored",
+        newest_first: bool = True,
+    ) -> Iterator[Article]:
+        if order not in ("published", "stored"):
+            raise StoreError(f"unknown order {order!r}: use 'published' or 'stored'")
+        if (limit is not None and limit < 0) or offset < 0:
+            raise StoreError("limit and offset must not be negative")
+        return self._iter_articles(limit, offset, order, newest_first)
+
+    def _iter_articles(
+        self, limit: int | None, offset: int, order: Order, newest_first: bool
+    ) -> Iterator[Article]:
+        # Articles without a date go last in both directions: '' sorts before
+        # every ISO date, '~' after.
+        if order == "stored":
+            key = "stored_at"
+        else:
+            key = "coalesce(published, '')" if newest_first else "coalesce(published, '~')"
+        direction, compare = ("DESC", "<") if newest_first else ("ASC", ">")
+        base = f"SELECT pk, {key} AS sort_key, data FROM articles"
+        ordering = f"ORDER BY sort_key {direction}, pk {direction}"
+        remaining = limit
+        after: tuple[Any, Any] | None = None
+        # Keyset pages (not OFFSET) so that the lock is released between pages
+        # and rows inserted meanwhile do not shift already-read pages.
+        while remaining is None or remaining > 0:
+            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+            with self._reading("listing articles") as conn:
+                if after is None:
+                    rows = conn.execute(f"{base} {ordering} LIMIT ? OFFSET ?", (size, offset))
+                else:
+                    rows = conn.execute(
+                        f"{base} WHERE ({key}, pk) {compare} (?, ?) {ordering} LIMIT ?",
+                        (*after, size),
+                    )
+                page = rows.fetchall()
+            for row in page:
+                yield self._load(row["data"])
+            if len(page) < size:
+                return
+            after = (page[-1]["sort_key"], page[-1]["pk"])
+            if remaining is not None:
+                remaining -= len(page)
+
+    def count_articles(self) -> int:
+        with self._reading("counting articles") as conn:
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def versions(self, article_id: str) -> list[ArticleVersion]:
+        with self._reading("listing versions") as conn:
+            full_id = self._resolve_id(conn, article_id)
+            if full_id is None:
+                return []
+            rows = conn.execute(
+                """
+                SELECT article_id, version, raw_sha256, content_sha256, fetched_at, stored_at
+                FROM article_versions WHERE article_id = ? ORDER BY version
+                """,
+                (full_id,),
+            ).fetchall()
+        return [
+            ArticleVersion(
+                article_id=row["article_id"],
+                version=row["version"],
+                raw_sha256=row["raw_sha256"],
+                content_sha256=row["content_sha256"],
+                fetched_at=_parse_time(row["fetched_at"]),
+                stored_at=datetime.fromisoformat(row["stored_at"]),
+            )
+            for row in rows
+        ]
+
+    # -- search ------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        expression = _match_expression(query)
+        if expression is None or limit <= 0:
+            return []
+        weights = f"{TITLE_WEIGHT}, {TEXT_WEIGHT}"
+        with self._reading("searching") as conn:
+            rows = conn.execute(
+                f"""
+                SELECT a.data AS data,
+                       bm25(articles_fts, {weights}) AS rank,
+                       snippet(articles_fts, 1, '[', ']', '…', {SNIPPET_TOKENS}) AS snippet
+                FROM articles_fts JOIN articles AS a ON a.pk = articles_fts.rowid
+                WHERE articles_fts MATCH ?
+                ORDER BY rank, a.pk
+                LIMIT ? OFFSET ?
+                """,
+                (expression, limit, max(offset, 0)),
+            ).fetchall()
+        hits: list[SearchHit] = []
+        for row in rows:
+            article = self._load(row["data"])
+            # bm25 is "lower is better"; callers get "higher is better".
+            hits.append(
+                SearchHit(
+                    article=article,
+                    score=-float(row["rank"]),
+                    # One line: paragraph breaks in the excerpt would break list layouts.
+                    snippet=" ".join((row["snippet"] or article.title or "").split()),
+                )
+            )
+        return hits
+
+    # -- failures ----------------------------------------------------------
+
+    def record_failures(self, failures: Sequence[Failure], *, run_id: str) -> None:
+        if not isinstance(run_id, str) or not run_id:
+            raise StoreError("run_id must be a non-empty string")
+        rows = [
+            (run_id, str(f.source), str(f.reason), str(f.error), utc_text(datetime.now(UTC)))
+            for f in failures
+        ]
+        if not rows:
+            return
+        with self._transaction("recording failures") as conn:
+            conn.executemany(
+                "INSERT INTO failures (run_id, source, reason, error, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def failures(self, *, run_id: str | None = None) -> list[Failure]:
+        with self._reading("listing failures") as conn:
+            if run_id is None:
+                rows = conn.execute("SELECT source, reason, error FROM failures ORDER BY pk")
+            else:
+                rows = conn.execute(
+                    "SELECT source, reason, error FROM failures WHERE run_id = ? ORDER BY pk",
+                    (run_id,),
+                )
+            return [Failure(row["source"], row["reason"], row["error"]) for row in rows]
