@@ -27,6 +27,8 @@ class Settings:
     user_agent: str = "newsloom/0.1 (+https://github.com/newsloom/newsloom; news research bot)"
     timeout: float = 20.0
     connect_timeout: float = 10.0
+    # Wall-clock limit for one fetch, redirects included: stops slow-drip servers.
+    fetch_budget: float = 60.0
     max_body_bytes: int = 10 * MB
     max_decompressed_bytes: int = 40 * MB
     max_header_bytes: int = 64 * 1024
