@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -107,7 +106,7 @@ def extract(
     from newsloom.read import read_sources
 
     if sum((as_json, as_text, as_markdown)) > 1:
-        raise click.UsageError("choose one of --json, --text, --markdown")
+        raise typer.BadParameter("choose one of --json, --text, --markdown")
     settings = _settings(config, allow_private=allow_private or None)
     articles: list[Article] = []
     failures: list[Failure] = []
@@ -322,19 +321,16 @@ def demo(
 
 
 def main() -> None:
-    """Console entry point: one clean line and a non-zero exit on any expected error."""
+    """Console entry point: one clean line and a non-zero exit on any expected error.
+
+    Typer handles usage errors and exit codes itself (standalone mode); what
+    reaches here is newsloom's own errors, which must not print a traceback.
+    """
     try:
-        code = app(standalone_mode=False)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(2)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
+        app()
     except NewsloomError as exc:
         err.print(f"newsloom: error: {escape(str(exc))}")
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted; work committed so far is kept")
         sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
