@@ -35,7 +35,7 @@ show_app = typer.Typer(no_args_is_help=True, help="Show one stored item.")
 app.add_typer(show_app, name="show")
 
 out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StoreOption = Annotated[
     str | None,

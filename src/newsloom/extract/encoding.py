@@ -259,6 +259,20 @@ def decode(body: bytes, declared: str | None = None) -> tuple[str, list[Repair]]
             repairs.append(Repair("encoding", f"decoded as declared charset {charset}"))
             return text, repairs
 
+    # With only a few non-ASCII bytes a detector has nothing to go on (it
+    # picks code pages like cp775 for one "€"); Windows-1252 is by far the
+    # most common legacy charset on the web, as WHATWG's default reflects.
+    if sum(b >= 0x80 for b in body[:200_000]) < 20:
+        try:
+            text = body.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+        else:
+            repairs.append(
+                Repair("encoding", "not valid UTF-8; few non-ASCII bytes, read as cp1252")
+            )
+            return text, repairs
+
     best = charset_normalizer.from_bytes(body[:200_000]).best()
     if best is not None and best.encoding:
         try:
