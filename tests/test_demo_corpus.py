@@ -140,6 +140,15 @@ def test_document_fields(truth: dict) -> None:
         assert published.year == 2026, key
 
 
+def test_text_pages_show_their_publication_day(truth: dict) -> None:
+    for key, doc in docs_of(truth, "text").items():
+        assert doc["published_precision"] == "day"
+        day = datetime.fromisoformat(doc["published"])
+        shown = {f"{day:%B} {day.day}, {day.year}", f"{day:%b} {day.day}, {day.year}"}
+        page = clean_page(truth, key)
+        assert any(form in page for form in shown), key
+
+
 def test_each_format_is_present(truth: dict) -> None:
     counts = Counter(d["format"] for d in truth["documents"].values())
     assert counts["rss"] >= 3
