@@ -77,6 +77,9 @@ def read_sources(
 def _read_one(
     source: str, settings: Settings, fetchers: _LazyFetcher, forced: str | None
 ) -> Iterator[Page | Failure]:
+    if not source.strip():
+        yield Failure(source, "empty source name", "InputError")
+        return
     scheme = _url_scheme(source)
     if scheme in {"http", "https"}:
         yield from _read_url(source, settings, fetchers.get(), forced)

@@ -53,6 +53,8 @@ def pages_from_feed(
         if parsed.bozo:
             detail = _one_line(parsed.get("bozo_exception")) or "not a feed"
             yield Failure(source, f"malformed feed: {detail}", "InputError")
+        elif not parsed.get("version"):
+            yield Failure(source, "not an RSS or Atom feed", "InputError")
         return
     site_name = _text(parsed.feed.get("title"))
     cap = settings.max_feed_entries

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
+from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
@@ -38,7 +39,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: ``resolver(host, port)`` returns the host's addresses as strings.
 Resolver = Callable[[str, int], list[str]]
 
-_CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Google and RFC 9309 read at least 500 KiB of robots.txt; the rest is ignored.
 _ROBOTS_CAP = 512 * 1024
@@ -225,6 +225,7 @@ class Fetcher:
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            self._refuse_numeric_spelling(url)
             raise FetchError(f"invalid URL {url!r}: {exc}") from None
         if parsed.scheme not in {"http", "https"}:
             raise BlockedURLError(
@@ -244,6 +245,20 @@ class Fetcher:
                         f"{name} is {reason} address: refused unless allow_private is set"
                     )
         return _Target(parsed, host, addresses)
+
+    def _refuse_numeric_spelling(self, url: str) -> None:
+        # httpx rejects some IPv4 spellings ("0177.0.0.1") that the OS would
+        # accept; name the address they mean so the refusal is the clear one.
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            return
+        ip = _literal_ip(host)
+        reason = blocked_reason(ip) if ip is not None else None
+        if reason and not self.settings.allow_private:
+            raise BlockedURLError(
+                f"{host} ({ip}) is {reason} address: refused unless allow_private is set"
+            )
 
     def _addresses(self, host: str, port: int) -> tuple[IPAddress, ...]:
         literal = _literal_ip(host)
@@ -326,7 +341,8 @@ class Fetcher:
         out = bytearray()
         raw_total = 0
         try:
-            for chunk in response.iter_raw(_CHUNK):
+            # No chunk size: httpx would buffer up to it, hiding a slow drip.
+            for chunk in response.iter_raw():
                 raw_total += len(chunk)
                 if raw_total > raw_cap:
                     if truncate:

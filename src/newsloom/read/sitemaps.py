@@ -7,6 +7,7 @@ page URLs, so a hostile index cannot make the reader fetch without end.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from newsloom.read.fetch import Fetcher
 
 __all__ = ["MAX_DEPTH", "SitemapEntry", "pages_from_sitemap", "parse_sitemap"]
+
+# The usual sitemap error: "&" in a URL query left unescaped.
+_BARE_AMPERSAND = re.compile(rb"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)")
 
 #: How many levels of sitemap index may sit above a urlset.
 MAX_DEPTH = 3
@@ -46,7 +50,7 @@ class _Walk:
     capped: bool = False
 
 
-def _parser() -> etree.XMLParser:
+def _parser(*, recover: bool) -> etree.XMLParser:
     # No entities, no DTD, no network, no huge-tree mode: a sitemap is data.
     return etree.XMLParser(
         resolve_entities=False,
@@ -55,18 +59,34 @@ def _parser() -> etree.XMLParser:
         load_dtd=False,
         remove_comments=True,
         remove_pis=True,
-        recover=True,
+        recover=recover,
     )
 
 
 def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
-    """Return ("urlset" | "sitemapindex", entries); raises InputError if not a sitemap."""
+    """Return ("urlset" | "sitemapindex", entries); raises InputError if not a sitemap.
+
+    Real sitemaps often carry small XML errors (a raw ``&``), so a document
+    that fails strict parsing is re-read leniently and kept if it yields URLs.
+    """
     try:
-        root = etree.fromstring(body, _parser())
+        root = etree.fromstring(body, _parser(recover=False))
     except etree.XMLSyntaxError as exc:
-        raise InputError(f"malformed sitemap: {exc}") from None
-    if root is None:
-        raise InputError("malformed sitemap: no XML element found")
+        error = f"malformed sitemap: {_one_line(exc)}"
+        try:
+            root = etree.fromstring(_BARE_AMPERSAND.sub(b"&amp;", body), _parser(recover=True))
+        except etree.XMLSyntaxError:
+            raise InputError(error) from None
+        if root is None:
+            raise InputError(error) from None
+        kind, entries = _entries(root)
+        if not entries:
+            raise InputError(error) from None
+        return kind, entries
+    return _entries(root)
+
+
+def _entries(root: etree._Element) -> tuple[str, list[SitemapEntry]]:
     kind = etree.QName(root).localname
     if kind not in {"urlset", "sitemapindex"}:
         raise InputError(f"not a sitemap: root element is <{kind}>")
@@ -80,6 +100,11 @@ def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
         if loc:
             entries.append(SitemapEntry(loc, fields))
     return kind, entries
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _fields(node: etree._Element) -> dict[str, str]:
