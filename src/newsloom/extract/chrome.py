@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "is_breadcrumb",
     "is_footer_heading",
+    "is_inline_chrome",
     "is_subscribe_line",
     "is_weather",
     "parse_stated_minutes",
@@ -45,6 +47,30 @@ _SUBSCRIBE = re.compile(
     r"all rights reserved|cookie|privacy policy|terms of (?:use|service))\b",
     re.I,
 )
+
+
+# Lines inside the article body that belong to the page, not the story.
+_INLINE = re.compile(
+    r"^(?:advertisement|advert|sponsored|ad|story continues below(?: advertisement)?|"
+    r"scroll to continue|continue reading|\d+\s+comments?|no comments(?: yet)?)\.?$|"
+    r"^(?:read more|read also|also read|see also|related|more|share(?: this)?|tags?|topics?|"
+    r"filed under|follow us(?: on)?|listen to this article)\s*:",
+    re.I,
+)
+_BREADCRUMB = re.compile(r"\s(?:›|»|>|/|\|)\s")
+
+
+def is_inline_chrome(line: str) -> bool:
+    """Advertisement markers, "Read more:" teasers, share and tag lines."""
+    text = line.strip()
+    return len(text.split()) <= 40 and bool(_INLINE.match(text))
+
+
+def is_breadcrumb(line: str) -> bool:
+    """``Home › Health › Local news``: short segments joined by separators."""
+    text = line.strip()
+    parts = _BREADCRUMB.split(text)
+    return len(parts) >= 3 and all(0 < len(p.split()) <= 4 for p in parts)
 
 
 def is_weather(line: str) -> bool:

@@ -33,7 +33,7 @@ _PERSON_NAME = re.compile(
 )
 _BIO_WORDS = re.compile(
     r"\b(?:journalist|reporter|writer|editor|author|correspondent|contributor|columnist|"
-    r"freelance|covers|covering|has written|years of experience)\b",
+    r"freelance|covers|covering|has written|writes about|reporting on|years of experience)\b",
     re.I,
 )
 _TERMINAL = (".", "!", "?", ":", ";", "”", '"', "’", ")")
@@ -51,6 +51,10 @@ class _Header:
     stated_minutes: int | None = None
     stated_views: int | None = None
     dates: list[datetime] = field(default_factory=list)
+    # Dates under the headline, beside the byline: publication dates even
+    # when the page header also shows today's date and the weather.
+    byline_dates: list[datetime] = field(default_factory=list)
+    below_title: bool = False
     weather: bool = False
     authors: list[str] = field(default_factory=list)
     chrome: list[str] = field(default_factory=list)
@@ -66,9 +70,11 @@ class _Header:
         elif chrome.is_weather(text):
             self.weather = True
         elif (when := parse_date_line(text)) is not None:
-            self.dates.append(when)
+            (self.byline_dates if self.below_title else self.dates).append(when)
         elif match := _BYLINE.match(text):
             self.authors.extend(_split_names(match.group("names")))
+        elif chrome.is_breadcrumb(text) or chrome.is_inline_chrome(text):
+            pass
         else:
             return False
         self.chrome.append(text)
@@ -164,10 +170,13 @@ def _split_footer(lines: list[str]) -> tuple[list[str], list[str], list[str], li
             chrome_lines.insert(0, line)  # a link title listed under a footer heading
         elif (reference := parse_reference(line)) is not None:
             references.insert(0, reference)
+        elif chrome.is_inline_chrome(line):
+            chrome_lines.insert(0, line)
         elif box := _author_box(lines, i):
             authors, start = box
             chrome_lines[:0] = [*authors, line]
-            cut = i = start
+            cut = start
+            i = start - 1
             continue
         else:
             break
@@ -210,8 +219,16 @@ def extract_text(text: str, *, title: str | None = None) -> Draft:
     if title is None and index < len(lines) and _looks_like_title(lines[index].strip()):
         title = lines[index].strip()
         index += 1
-        # Bylines and dates often follow the headline directly.
-        while index < len(lines) and (not lines[index].strip() or header.take(lines[index])):
+        header.below_title = True
+        # Bylines, dates and share buttons often follow the headline directly;
+        # a bare name there is the author.
+        while index < len(lines):
+            line = lines[index].strip()
+            if line and not header.take(line):
+                if not _PERSON_NAME.match(line) or header.authors:
+                    break
+                header.authors.append(line)
+                header.chrome.append(line)
             index += 1
 
     body_lines, footer_chrome, bio_authors, references = _split_footer(lines[index:])
@@ -230,6 +247,9 @@ def extract_text(text: str, *, title: str | None = None) -> Draft:
                 continue
             if (cited := parse_summary_by(paragraph)) is not None:
                 citations.append(cited)
+                removed.append(paragraph)
+                continue
+            if chrome.is_inline_chrome(paragraph):
                 removed.append(paragraph)
                 continue
             if header.take(paragraph):
@@ -257,9 +277,11 @@ def extract_text(text: str, *, title: str | None = None) -> Draft:
 
     published = None
     date_source = None
-    if header.dates and not header.weather:
+    if header.byline_dates:
+        published, date_source = header.byline_dates[0], "text:byline"
+    elif header.dates and not header.weather:
         published, date_source = header.dates[0], "text:header"
-    elif header.dates:
+    if header.dates and header.weather:
         # A date beside the weather is the day the page was viewed, not published.
         repairs.append(
             Repair(
