@@ -71,6 +71,7 @@ def test_short_entry_without_fetcher_is_a_failure() -> None:
     assert "fetching is off" in failure.reason
 
 
+@pytest.mark.network
 def test_short_entries_are_fetched_and_keep_feed_meta() -> None:
     routes = {
         "/a": Reply(body=article_html("Fetched A").encode(), headers={"Content-Type": "text/html"}),

@@ -11,6 +11,8 @@ from newsloom.settings import Settings
 from newsloom.types import Failure, Page
 from read_helpers import LoopbackServer, Reply, article_html, loopback_settings, serve
 
+pytestmark = pytest.mark.network
+
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 NEWS_NS = 'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'
 

@@ -3,11 +3,15 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from newsloom.read import read_sources
 from newsloom.read.fetch import Fetcher
 from newsloom.settings import Settings
 from newsloom.types import Failure, Page
 from read_helpers import Reply, article_html, loopback_settings, serve
+
+pytestmark = pytest.mark.network
 
 LONG = "<p>" + " ".join(f"w{i}" for i in range(100)) + "</p>"
 

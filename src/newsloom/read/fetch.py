@@ -155,7 +155,11 @@ class Fetcher:
         self._client.close()
 
     def fetch(self, url: str) -> Page:
-        """GET ``url`` and return it as a Page; raises FetchError and its subclasses."""
+        """GET ``url`` and return it as a Page.
+
+        Raises ``BlockedURLError`` (policy: scheme, address, robots.txt),
+        ``TooLargeError`` (a size cap) or ``FetchError`` (network, HTTP status, time).
+        """
         deadline = self._clock() + self.settings.fetch_budget
         result = self._get(
             url,

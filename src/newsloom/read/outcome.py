@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from newsloom.errors import InputError
 from newsloom.read.sniff import sniff
-from newsloom.types import Failure, Page
+from newsloom.types import Failure, Page, PageKind
 
 __all__ = ["as_document", "failure", "merge_meta"]
 
@@ -31,7 +31,8 @@ def as_document(page: Page) -> Page | Failure:
     """
     kind = sniff(page.body, page.url or page.source)
     if kind in {"html", "text"}:
-        return page if page.kind else replace(page, kind=kind)
+        page_kind: PageKind = "html" if kind == "html" else "text"
+        return page if page.kind else replace(page, kind=page_kind)
     if kind == "binary":
         reason = "binary data, not a page"
     elif kind == "empty":

@@ -20,7 +20,7 @@ from newsloom.read.sitemaps import pages_from_sitemap
 from newsloom.read.sniff import sniff
 from newsloom.read.warc import pages_from_warc
 from newsloom.settings import Settings
-from newsloom.types import Failure, Page
+from newsloom.types import Failure, Page, PageKind
 
 if TYPE_CHECKING:
     from newsloom.read.fetch import Fetcher
@@ -65,7 +65,8 @@ def pages_from_body(
         return
     location = page.url or page.source
     if kind in {"html", "text"}:
-        yield page if page.kind else replace(page, kind=kind)  # type: ignore[arg-type]
+        page_kind: PageKind = "html" if kind == "html" else "text"
+        yield page if page.kind else replace(page, kind=page_kind)
     elif kind == "feed":
         yield from pages_from_feed(
             page.body, location, settings, fetcher, fetched_at=page.fetched_at

@@ -12,7 +12,7 @@ import codecs
 import json
 import re
 
-__all__ = ["HEAD_BYTES", "HTML_TYPES", "content_type_parts", "looks_binary", "sniff"]
+__all__ = ["HEAD_BYTES", "HTML_TYPES", "content_type_parts", "sniff"]
 
 # Enough to see past an XML prolog, a doctype and a long <head> comment.
 HEAD_BYTES = 64 * 1024
@@ -21,6 +21,10 @@ _BINARY_WINDOW = 4096
 # Share of control/undecodable characters above which a body is not text.
 _MAX_CONTROL_RATIO = 0.05
 
+# Formats whose first kilobytes can pass for text (a PDF header and its
+# uncompressed objects) or that are common enough to name without decoding.
+# Prefixes that could open a real sentence ("MZ", "ID3") are left to the
+# NUL/control-character test, which such files fail anyway.
 _MAGIC = (
     b"%PDF-",
     b"\x89PNG",
@@ -30,19 +34,10 @@ _MAGIC = (
     b"PK\x03\x04",
     b"PK\x05\x06",
     b"\x7fELF",
-    b"MZ",
-    b"BZh",
     b"\xfd7zXZ\x00",
     b"7z\xbc\xaf\x27\x1c",
-    b"Rar!",
     b"\x28\xb5\x2f\xfd",  # zstd
-    b"OggS",
-    b"ID3",
-    b"fLaC",
-    b"wOFF",
-    b"wOF2",
-    b"\x00\x00\x01\x00",  # ico
-    b"SQLite format 3",
+    b"SQLite format 3\x00",
 )
 
 # Legacy code pages tried after UTF-8: Western and Thai cover the mojibake the
@@ -81,11 +76,6 @@ def sniff(body: bytes, name: str = "") -> str:
     if text is None:
         return "binary"
     return _classify_text(text.lstrip("\ufeff \t\r\n"), name.lower())
-
-
-def looks_binary(head: bytes) -> bool:
-    """True when ``head`` is not text in UTF-8, UTF-16/32 or a common legacy code page."""
-    return _decode_head(head) is None
 
 
 def _decode_head(head: bytes) -> str | None:

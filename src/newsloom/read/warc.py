@@ -6,11 +6,13 @@ the damage and then one ``Failure`` saying how far reading got.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataException
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
@@ -23,9 +25,20 @@ from newsloom.types import Failure, Page
 __all__ = ["pages_from_warc"]
 
 _CHUNK = 64 * 1024
-# Types that are never article pages: skip them without reading the payload.
+# Generic or missing types say nothing, so the payload is sniffed; any other
+# non-HTML type (images, scripts, JSON) is skipped without reading it.
 _SNIFF_TYPES = frozenset({"", "application/octet-stream", "text/plain", "unk", "no-type"})
 _PAGE_RECORDS = frozenset({"response", "resource"})
+# What a damaged payload (bad gzip, short chunk, mangled header) raises in warcio.
+_PAYLOAD_ERRORS = (
+    ArchiveLoadFailed,
+    StatusAndHeadersParserException,
+    ChunkedDataException,
+    EOFError,
+    OSError,
+    ValueError,
+    zlib.error,
+)
 
 
 class _CheckedIterator(ArchiveIterator):
@@ -63,7 +76,7 @@ def pages_from_warc(stream: BinaryIO, source: str, settings: Settings) -> Iterat
         try:
             item = _page_from_record(record, iterator, source, settings)
             truncated = _drain(record)
-        except Exception as exc:  # a damaged payload (bad gzip, short chunk) ends the archive
+        except _PAYLOAD_ERRORS as exc:
             yield _damaged(source, records, exc)
             return
         if truncated:
@@ -106,6 +119,11 @@ def _page_from_record(
     record_id = record.rec_headers.get_header("WARC-Record-ID")
     if record_id:
         meta["warc_record_id"] = record_id
+    # The crawler cut this payload short (size or time limit): still a page,
+    # but extraction should know it may be incomplete.
+    cut_short = record.rec_headers.get_header("WARC-Truncated")
+    if cut_short:
+        meta["warc_truncated"] = cut_short
     return Page(
         source=where,
         body=body,
@@ -157,7 +175,7 @@ def _damaged(source: str, records: int, exc: Exception) -> Failure:
     # warcio's own errors describe the damage; anything else (AttributeError
     # on a mangled header line) says nothing useful to a reader.
     message = str(exc).strip()
-    if isinstance(exc, ArchiveLoadFailed | StatusAndHeadersParserException | EOFError | OSError):
+    if isinstance(exc, _PAYLOAD_ERRORS):
         detail = message.splitlines()[0] if message else "unreadable record"
     else:
         detail = "unreadable record header"
