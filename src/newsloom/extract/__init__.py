@@ -28,6 +28,7 @@ _MARKUP = re.compile(
 )
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid")
 _MAX_CHARS = 5_000_000
+_AUTHOR_SEPARATORS = re.compile(r";|\s+and\s+|\s*&\s*")
 
 
 def looks_like_html(data: bytes | str) -> bool:
@@ -127,7 +128,8 @@ def build(
 
     # A structured source (JSONL, feed entry) states its title; trust it over a guess.
     title = meta.get("title") or draft.title
-    authors = draft.authors or [a.strip() for a in meta.get("authors", "").split(";") if a.strip()]
+    stated = meta.get("authors") or meta.get("author") or ""
+    authors = draft.authors or [a.strip() for a in _AUTHOR_SEPARATORS.split(stated) if a.strip()]
     published, date_source = draft.published, draft.date_source
     if meta.get("published"):
         supplied = _parse_iso(meta["published"])
