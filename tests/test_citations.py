@@ -5,6 +5,7 @@ from __future__ import annotations
 from newsloom.extract.citations import (
     find_attributions,
     link_citations,
+    parse_read_more,
     parse_reference,
     parse_summary_by,
 )
@@ -81,3 +82,15 @@ def test_links_to_other_sites_only() -> None:
     ]
     cited = link_citations(links, "https://courier.example/news/2")
     assert [(c.name, c.url) for c in cited] == [("port.example", "https://port.example/notice")]
+
+
+def test_syndication_credit_and_read_more_teaser() -> None:
+    paragraphs = [
+        "This report was first published by the Harbour Gazette and is shared under licence.",
+        "Photographs courtesy of Tesk Valley Radio.",
+    ]
+    names = [c.name for c in find_attributions(paragraphs)]
+    assert names == ["Harbour Gazette", "Tesk Valley Radio"]
+    teaser = parse_read_more("Read more: Ferry saved after petition (Velmora Courier)")
+    assert teaser is not None and teaser.name == "Velmora Courier" and teaser.kind == "link"
+    assert parse_read_more("Read more: our earlier coverage") is None

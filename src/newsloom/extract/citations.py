@@ -17,6 +17,7 @@ from newsloom.types import Citation
 __all__ = [
     "find_attributions",
     "link_citations",
+    "parse_read_more",
     "parse_reference",
     "parse_summary_by",
 ]
@@ -44,11 +45,32 @@ _WORD = r"(?:[A-Z](?:[\w&'’\-]|\.(?=\w))*|of|the|de|for|and)"
 _NAME = rf"(?P<name>{_WORD}(?:\s+{_WORD}){{0,5}})"
 _ACCORDING_TO = re.compile(rf"\baccording to\s+(?:the\s+)?{_NAME}", re.U)
 _REPORTED = re.compile(rf"{_NAME}\s+(?:reported|first reported|has reported|had reported)\b", re.U)
+# Syndication credits: "first published by the Harbour Gazette", "courtesy of X".
+_CREDIT = re.compile(
+    r"\b(?:(?:first|originally)\s+(?:published|appeared|ran)\s+(?:by|in|on)|"
+    rf"republished\s+(?:from|with permission of)|courtesy of|reprinted from)\s+(?:the\s+)?{_NAME}",
+    re.U,
+)
+_READ_MORE = re.compile(
+    r"^(?:read more|read also|also read|see also|related)\s*:\s*(?P<title>.+?)\s*"
+    r"\((?P<name>[^()]{2,60})\)\.?$",
+    re.I,
+)
 # Capitalised words that start a clause rather than name a source.
 _NOT_SOURCES = {
     "he", "she", "it", "they", "we", "i", "you", "the", "this", "that", "these",
     "those", "a", "an", "but", "and", "as", "media", "officials", "police",
 }  # fmt: skip
+
+
+def parse_read_more(line: str) -> Citation | None:
+    """``Read more: <headline> (Outlet)`` → a link citation naming the outlet."""
+    match = _READ_MORE.match(line.strip())
+    if not match:
+        return None
+    return Citation(
+        kind="link", name=match.group("name").strip(), text=line.strip(), title=match.group("title")
+    )
 
 
 def parse_summary_by(line: str) -> Citation | None:
@@ -160,7 +182,7 @@ def find_attributions(paragraphs: list[str]) -> list[Citation]:
     """ "X reported" and "according to X" mentions, one citation per source name."""
     found: dict[str, Citation] = {}
     for paragraph in paragraphs:
-        for pattern in (_REPORTED, _ACCORDING_TO):
+        for pattern in (_REPORTED, _ACCORDING_TO, _CREDIT):
             for match in pattern.finditer(paragraph):
                 name = _clean_name(match.group("name"))
                 if not name or name.lower() in found:

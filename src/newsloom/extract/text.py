@@ -17,7 +17,7 @@ from datetime import datetime
 
 from newsloom.errors import ExtractionError
 from newsloom.extract import chrome
-from newsloom.extract.citations import parse_reference, parse_summary_by
+from newsloom.extract.citations import parse_read_more, parse_reference, parse_summary_by
 from newsloom.extract.dates import parse_date_line
 from newsloom.extract.draft import Draft
 from newsloom.types import Citation, Repair
@@ -251,6 +251,8 @@ def extract_text(text: str, *, title: str | None = None) -> Draft:
                 continue
             if chrome.is_inline_chrome(paragraph):
                 removed.append(paragraph)
+                if (teaser := parse_read_more(paragraph)) is not None:
+                    citations.append(teaser)
                 continue
             if header.take(paragraph):
                 continue
