@@ -246,7 +246,7 @@ class Fetcher:
                 if reason:
                     name = f"{ip}" if host.strip("[]") == str(ip) else f"{host} ({ip})"
                     raise BlockedURLError(
-                        f"{name} is {reason} address: refused unless allow_private is set"
+                        f"{name} is {reason} address: refused (pass --allow-private to fetch it)"
                     )
         return _Target(parsed, host, addresses)
 
@@ -261,7 +261,7 @@ class Fetcher:
         reason = blocked_reason(ip) if ip is not None else None
         if reason and not self.settings.allow_private:
             raise BlockedURLError(
-                f"{host} ({ip}) is {reason} address: refused unless allow_private is set"
+                f"{host} ({ip}) is {reason} address: refused (pass --allow-private to fetch it)"
             )
 
     def _addresses(self, host: str, port: int) -> tuple[IPAddress, ...]:
