@@ -76,7 +76,7 @@ def mock_fetcher(
     ],
 )
 def test_private_and_numeric_spellings_refused(url: str) -> None:
-    with Fetcher(Settings()) as fetcher, pytest.raises(BlockedURLError, match="allow_private"):
+    with Fetcher(Settings()) as fetcher, pytest.raises(BlockedURLError, match="allow-private"):
         fetcher.fetch(url)
 
 
