@@ -92,7 +92,7 @@ def extract_html(html: str, *, url: str | None = None) -> Draft:
     blocks = _main_blocks(tree, url)
     canonical = canonical_url(tree, url)
     block_links = _block_links(tree, blocks, canonical or url)
-    keep, repairs = clean_blocks(blocks, titles=[title, *_headings(tree)])
+    keep, chrome, repairs = clean_blocks(blocks, titles=[title, *_headings(tree)])
     paragraphs = [b.text for b, kept in zip(blocks, keep, strict=True) if kept]
     if not paragraphs:
         raise ExtractionError("no main text found", source=url)
@@ -111,7 +111,7 @@ def extract_html(html: str, *, url: str | None = None) -> Draft:
         links=_unique(
             link for index, links in enumerate(block_links) if keep[index] for link in links
         ),
-        chrome=[b.text for b, kept in zip(blocks, keep, strict=True) if not kept],
+        chrome=chrome,
         repairs=repairs,
     )
 
@@ -126,6 +126,11 @@ def _guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def _parse(html: str) -> HtmlElement | None:
+    try:
+        html.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates (from a bad decode upstream) make lxml drop whole text nodes.
+        html = html.encode("utf-8", errors="replace").decode("utf-8")
     try:
         tree = load_html(html)
         if tree is None and html.strip():

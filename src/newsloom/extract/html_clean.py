@@ -124,15 +124,20 @@ def _is_promo(block: Block) -> bool:
 
 def clean_blocks(
     blocks: Sequence[Block], *, titles: Iterable[str | None] = ()
-) -> tuple[list[bool], list[Repair]]:
-    """Which blocks to keep (one flag per block) and the repairs that records."""
+) -> tuple[list[bool], list[str], list[Repair]]:
+    """(one keep flag per block, the furniture lines removed, the repairs that records).
+
+    The removed headline is reported as a repair but is not furniture.
+    """
     keep = [True] * len(blocks)
     repairs: list[Repair] = []
 
     keys = title_keys(titles)
+    headline = None
     for index, block in enumerate(blocks[:3]):
         if keys and _key(block.text) in keys:
             keep[index] = False
+            headline = index
             repairs.append(Repair("duplicate_title", "repeated headline removed from the text"))
             break
 
@@ -153,8 +158,7 @@ def clean_blocks(
             keep[index] = False
         index += 1
 
-    removed = [b.text for b, kept in zip(blocks, keep, strict=True) if not kept]
-    removed = [text for text in removed if _key(text) not in keys]
+    removed = [b.text for i, b in enumerate(blocks) if not keep[i] and i != headline]
     if removed:
         repairs.append(
             Repair(
@@ -163,4 +167,4 @@ def clean_blocks(
                 len(removed),
             )
         )
-    return keep, repairs
+    return keep, removed, repairs
