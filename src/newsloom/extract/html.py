@@ -11,6 +11,7 @@ date and link passes (see docs/quality.md).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -90,8 +91,8 @@ def extract_html(html: str, *, url: str | None = None) -> Draft:
     meta = _metadata(tree)
     title = _clean_text(meta.title)
     blocks = _main_blocks(tree, url)
-    canonical = canonical_url(tree, url)
-    block_links = _block_links(tree, blocks, canonical or url)
+    canonical = _guarded(canonical_url, tree, url)
+    block_links = _guarded(_block_links, tree, blocks, canonical or url) or [[] for _ in blocks]
     keep, chrome, repairs = clean_blocks(blocks, titles=[title, *_headings(tree)])
     paragraphs = [b.text for b, kept in zip(blocks, keep, strict=True) if kept]
     if not paragraphs:
@@ -105,7 +106,7 @@ def extract_html(html: str, *, url: str | None = None) -> Draft:
         published=published,
         date_source=date_source,
         site_name=_site_name(tree, meta),
-        language=declared_language(tree),
+        language=_guarded(declared_language, tree),
         canonical_url=canonical,
         description=_clean_text(meta.description),
         links=_unique(
@@ -241,45 +242,98 @@ def _block_links(tree: HtmlElement, blocks: list[Block], base: str | None) -> li
 
     trafilatura's own link output changes what it extracts (link density
     feeds its boilerplate decisions), so anchors are read from the parsed
-    tree and matched to a block by the text of the paragraph around them.
+    tree and matched to a block through the text of the element around them.
     """
-    words = [_tokens(b.text) for b in blocks]
-    first: dict[str, int] = {}
-    for index, text in enumerate(words):
-        first.setdefault(text, index)
-    joined = f" {' '.join(words)} "
+    locate = _BlockLocator(blocks)
     linked = [0] * len(blocks)
     links: list[list[Link]] = [[] for _ in blocks]
-    homes: dict[HtmlElement, int | None] = {}
+    spans: dict[HtmlElement, tuple[int, int] | None] = {}
     for anchor in tree.iter("a"):
-        anchor_words = _tokens(anchor.text_content())
-        # Cheap test first: a link whose own words are not in the text cannot be in it.
-        if not anchor_words or f" {anchor_words} " not in joined:
+        text = " ".join(anchor.text_content().split())
+        # Cheap test first: most links on a page (menus, footers) are not in the text at all.
+        if not text or text not in locate.text:
             continue
         container = next((a for a in anchor.iterancestors() if a.tag in _BLOCKS), anchor)
-        if container not in homes:
-            homes[container] = _find_block(_tokens(container.text_content()), words, first)
-        home = homes[container]
+        if container in spans:
+            span = spans[container]
+        else:
+            span = spans[container] = locate.span(_tokens(container.text_content()))
+        words = _tokens(text)
+        if span is None:
+            # The container holds text trafilatura dropped (a big <div> with loose
+            # text and <br>s); the words right around the link still place it.
+            span = locate.span(_tokens(_around(anchor, text)))
+            if span is None or span[0] != span[1]:
+                continue
+        home = locate.within(span, words)
         if home is None:
             continue
-        linked[home] += len(anchor_words)
+        linked[home] += len(words)
         href = http_url(anchor.get("href"), base)
         if href:
-            links[home].append(Link(text=" ".join(anchor.text_content().split()), href=href))
-    for block, count, text in zip(blocks, linked, words, strict=True):
-        block.link_density = min(1.0, count / len(text)) if text else 0.0
+            links[home].append(Link(text=text, href=href))
+    for block, count, words in zip(blocks, linked, locate.words, strict=True):
+        block.link_density = min(1.0, count / len(words)) if words else 0.0
     return links
 
 
-def _find_block(container: str, words: list[str], first: dict[str, int]) -> int | None:
-    if not container:
-        return None
-    if container in first:
-        return first[container]
-    # A short container ("Home") may occur anywhere by chance; a longer one is specific.
-    if len(container.split()) >= 4:
-        return next((i for i, text in enumerate(words) if container in text), None)
-    return None
+def _around(anchor: HtmlElement, text: str) -> str:
+    """The link text with the loose text just before and after it."""
+    previous = anchor.getprevious()
+    parent = anchor.getparent()
+    before = previous.tail if previous is not None else parent.text if parent is not None else ""
+    return f"{before or ''} {text} {anchor.tail or ''}"
+
+
+class _BlockLocator:
+    """Places an element's text among the blocks: the run of blocks it covers."""
+
+    # Containers that are not a whole block need a search through the whole
+    # text; past this many the rest are ignored, so a page with thousands of
+    # odd containers cannot turn link matching quadratic.
+    SEARCH_BUDGET = 400
+
+    def __init__(self, blocks: list[Block]) -> None:
+        self.words = [_tokens(b.text) for b in blocks]
+        self.first: dict[str, int] = {}
+        self.starts: list[int] = []
+        offset = 0
+        for index, text in enumerate(self.words):
+            self.first.setdefault(text, index)
+            self.starts.append(offset)
+            offset += len(text) + 1
+        self.joined = " ".join(self.words)
+        self.text = "\n".join(b.text for b in blocks)
+        self.budget = self.SEARCH_BUDGET
+
+    def span(self, container: str) -> tuple[int, int] | None:
+        """First and last block of the container's text, if it is all in the main text."""
+        if not container:
+            return None
+        if container in self.first:
+            index = self.first[container]
+            return index, index
+        # A short container ("Home") may occur anywhere by chance; a longer one is specific.
+        if len(container.split()) < 4 or self.budget <= 0:
+            return None
+        self.budget -= 1
+        position = self.joined.find(container)
+        if position < 0:
+            return None
+        first = bisect_right(self.starts, position) - 1
+        last = bisect_right(self.starts, position + len(container) - 1) - 1
+        return first, last
+
+    def within(self, span: tuple[int, int], words: str) -> int | None:
+        """The block of the span that holds an anchor's words (a container may cover several)."""
+        first, last = span
+        if first == last:
+            return first
+        if not words:
+            return None
+        return next(
+            (i for i in range(first, last + 1) if f" {words} " in f" {self.words[i]} "), None
+        )
 
 
 def _unique(links: Iterable[Link]) -> list[Link]:
