@@ -12,7 +12,13 @@ The peer is ``trafilatura.extract`` with default settings (``find_date`` with
 default settings for dates).  Each page is run through both systems back to
 back, alternating which goes first, so load on the machine hits both alike.
 
-Usage: ``.venv/bin/python eval/extraction.py [--sets zyte,trafilatura,dates] [--no-split]``
+``--ablation`` adds what each of newsloom's choices is worth: trafilatura's
+fast mode, dropping reader comments, the boilerplate cleaning, htmldate's
+quick search.  It runs last, as htmldate's extensive search warms up
+dateparser, which would distort the timings above.
+
+Usage: ``.venv/bin/python eval/extraction.py [--sets zyte,trafilatura,dates] [--no-split]
+[--ablation]``
 """
 
 from __future__ import annotations
@@ -140,6 +146,31 @@ def evaluate_dates(docs: Sequence[Doc], gold: dict[str, dict[str, str]]) -> list
     return rows
 
 
+def uncleaned_text(doc: Doc) -> str:
+    """newsloom's main text before its boilerplate cleaning (trafilatura fast mode, no comments)."""
+    tree = nl_html._parse(doc.html)
+    if tree is None:
+        return ""
+    return "\n\n".join(block.text for block in nl_html._main_blocks(tree, doc.url))
+
+
+TEXT_ABLATION: dict[str, Callable[[Doc], str]] = {
+    "trafilatura.extract, defaults (the peer)": peer_text,
+    "trafilatura.extract, fast=True": lambda doc: (
+        trafilatura.extract(doc.html, url=doc.url, fast=True) or ""
+    ),
+    "trafilatura.extract, fast=True, include_comments=False": lambda doc: (
+        trafilatura.extract(doc.html, url=doc.url, fast=True, include_comments=False) or ""
+    ),
+    "newsloom without boilerplate cleaning": uncleaned_text,
+    "newsloom": newsloom_text,
+}
+
+
+def htmldate_quick(doc: Doc) -> str | None:
+    return htmldate.find_date(doc.html, url=doc.url, original_date=True, extensive_search=False)
+
+
 def time_split(sets: dict[str, Sequence[Doc]]) -> tuple[list[str], list[list[Any]]]:
     """Where newsloom's time goes, stage by stage, beside the peer's whole run (ms per page)."""
     from newsloom.extract.html_clean import clean_blocks
@@ -185,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="zyte,trafilatura,dates")
     parser.add_argument("--no-split", action="store_true", help="skip the per-stage timing")
+    parser.add_argument("--ablation", action="store_true", help="add the quality ablation")
     args = parser.parse_args(argv)
     chosen = set(args.sets.split(","))
     # The extractors log every discarded page; the tables are the output here.
@@ -197,31 +229,48 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"Python {platform.python_version()}\n"
     )
     rows: list[list[Any]] = []
-    split_sets: dict[str, Sequence[Doc]] = {}
+    scored: dict[str, tuple[Sequence[Doc], Callable[[dict[str, str]], dict[str, float]]]] = {}
     if "zyte" in chosen:
         docs, truth = load_zyte()
         scorer = zyte_scorer()
-        rows += evaluate_texts(
-            f"zyte ({len(docs)} pages)", docs, lambda texts: zyte_metrics(scorer, truth, texts)
-        )
-        split_sets["zyte"] = docs
+        scored["zyte"] = (docs, lambda texts: zyte_metrics(scorer, truth, texts))
     if "trafilatura" in chosen:
         docs, gold = load_trafilatura_eval()
-        label = f"trafilatura_eval ({len(docs)} pages)"
-        rows += evaluate_texts(label, docs, lambda texts: snippet_metrics(gold, texts))
-        split_sets["trafilatura_eval"] = docs
+        scored["trafilatura_eval"] = (docs, lambda texts: snippet_metrics(gold, texts))
+    for name, (docs, score) in scored.items():
+        rows += evaluate_texts(f"{name} ({len(docs)} pages)", docs, score)
     if rows:
         print("## Main text\n")
         headers = ["data set", "system", "F1", "precision", "recall", "accuracy", "pages/s"]
         print_table(headers, rows)
+    date_docs: Sequence[Doc] = []
     if "dates" in chosen:
-        docs, gold = load_htmldate_eval()
-        print(f"## Publication date (htmldate_eval, {len(docs)} pages, exact day)\n")
+        date_docs, date_gold = load_htmldate_eval()
+        print(f"## Publication date (htmldate_eval, {len(date_docs)} pages, exact day)\n")
         headers = ["system", "accuracy", "right", "no date", "pages/s"]
-        print_table(headers, evaluate_dates(docs, gold))
-    if split_sets and not args.no_split:
+        print_table(headers, evaluate_dates(date_docs, date_gold))
+    if scored and not args.no_split:
         print("## Time split (ms per page)\n")
-        print_table(*time_split(split_sets))
+        print_table(*time_split({name: docs for name, (docs, _) in scored.items()}))
+    if args.ablation:
+        print("## Ablation (quality only)\n")
+        rows = []
+        for name, (docs, score) in scored.items():
+            for system, func in TEXT_ABLATION.items():
+                metrics = score({doc.key: func(doc) for doc in docs})
+                rows.append([name, system, metrics["f1"], metrics["precision"], metrics["recall"]])
+        if rows:
+            print_table(["data set", "system", "F1", "precision", "recall"], rows)
+        if date_docs:
+            rows = []
+            for system, func in {
+                "htmldate original_date=True, extensive_search=False": htmldate_quick,
+                "htmldate original_date=True (extensive search on)": htmldate_original,
+                "newsloom": newsloom_day,
+            }.items():
+                right = sum(1 for doc in date_docs if func(doc) == date_gold[doc.key]["date"])
+                rows.append([system, right / len(date_docs), f"{right}/{len(date_docs)}"])
+            print_table(["date system", "accuracy", "right"], rows)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,19 @@ def test_links_inside_the_article_are_kept_absolute_and_navigation_links_are_not
     assert "https://courier.example/privacy" not in hrefs
 
 
+def test_relative_links_follow_the_base_element() -> None:
+    body = [
+        *BODY[:2],
+        'Engineers first flagged the problem in <a href="cables-2025">a survey last spring</a>, '
+        "according to minutes of the harbour board published on its website.",
+    ]
+    head = '<base href="https://archive.courier.example/news/"><link rel="canonical" href="/x">'
+    draft = extract_html(page(head=head, body=body), url="https://courier.example/news/bridge")
+    assert [link.href for link in draft.links] == [
+        "https://archive.courier.example/news/cables-2025"
+    ]
+
+
 def test_related_links_and_promo_lines_are_set_aside_as_chrome() -> None:
     teasers = "".join(
         f'<li><a href="/news/{i}">Other story number {i} about the harbour</a></li>'

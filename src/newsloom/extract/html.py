@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
 
 from htmldate import find_date
 from lxml.etree import ParserError
@@ -46,6 +47,8 @@ __all__ = ["extract_html"]
 # Readers cap files at 10 MB; a decoded page beyond this is not an article.
 MAX_HTML_CHARS = 25_000_000
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 _LIST_MARKER = re.compile(r"^\s*-\s+")
 _WORDS = re.compile(r"\w+")
 _BLOCKS = frozenset(
@@ -92,7 +95,8 @@ def extract_html(html: str, *, url: str | None = None) -> Draft:
     title = _clean_text(meta.title)
     blocks = _main_blocks(tree, url)
     canonical = _guarded(canonical_url, tree, url)
-    block_links = _guarded(_block_links, tree, blocks, canonical or url) or [[] for _ in blocks]
+    base = _guarded(_link_base, tree, url) or canonical
+    block_links = _guarded(_block_links, tree, blocks, base) or [[] for _ in blocks]
     keep, chrome, repairs = clean_blocks(blocks, titles=[title, *_headings(tree)])
     paragraphs = [b.text for b, kept in zip(blocks, keep, strict=True) if kept]
     if not paragraphs:
@@ -117,7 +121,7 @@ def extract_html(html: str, *, url: str | None = None) -> Draft:
     )
 
 
-def _guarded(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _guarded(func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T | None:
     # Metadata helpers are best effort: a crash on odd markup must cost the
     # field, not the article.
     try:
@@ -233,6 +237,14 @@ def _site_name(tree: HtmlElement, meta: Document) -> str | None:
     return name or _clean_text(_guarded(extract_sitename, tree))
 
 
+def _link_base(tree: HtmlElement, url: str | None) -> str | None:
+    """What relative links resolve against: ``<base href>``, else the page's own URL."""
+    base = tree.find(".//base[@href]")
+    if base is not None:
+        return http_url(base.get("href"), url)
+    return http_url(url, None)
+
+
 def _tokens(text: str) -> str:
     return " ".join(_WORDS.findall(text))
 
@@ -302,7 +314,8 @@ class _BlockLocator:
             self.first.setdefault(text, index)
             self.starts.append(offset)
             offset += len(text) + 1
-        self.joined = " ".join(self.words)
+        # Padded with spaces so a search matches whole words only.
+        self.joined = f" {' '.join(self.words)} "
         self.text = "\n".join(b.text for b in blocks)
         self.budget = self.SEARCH_BUDGET
 
@@ -317,7 +330,8 @@ class _BlockLocator:
         if len(container.split()) < 4 or self.budget <= 0:
             return None
         self.budget -= 1
-        position = self.joined.find(container)
+        # The match starts at the space before the container: the padding offsets it back.
+        position = self.joined.find(f" {container} ")
         if position < 0:
             return None
         first = bisect_right(self.starts, position) - 1
