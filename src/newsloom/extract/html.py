@@ -202,8 +202,8 @@ def _publication_date(tree: HtmlElement, url: str | None) -> tuple[datetime | No
     template defaults or modification dates.  When a structured field agrees
     on that day, its full timestamp (time and offset) is kept instead of a
     bare day.  htmldate's extensive search is left off: it hands free text to
-    dateparser, whose first calls in a process cost seconds, and it found the
-    right day on only 5 more of 240 evaluation pages.
+    dateparser, whose first calls in a process cost seconds, and as a
+    fallback it found the right day on only 6 more of 240 evaluation pages.
     """
     structured = _guarded(structured_dates, tree) or []
     found = _guarded(find_date, tree, original_date=True, extensive_search=False, url=url)
