@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
 from htmldate import find_date
-from lxml.etree import ParserError
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 from trafilatura.metadata import (
@@ -141,7 +140,9 @@ def _parse(html: str) -> HtmlElement | None:
         if tree is None and html.strip():
             # trafilatura rejects bare fragments ("<p>text</p>"); a wrapper makes them a document.
             tree = load_html(f"<html><body>{html}</body></html>")
-    except (ParserError, ValueError, TypeError, RecursionError, MemoryError):
+    except Exception:
+        # libxml2 and trafilatura's repair steps fail in ways nobody enumerates on
+        # hostile input; such a page simply has no document.
         return None
     return tree
 

@@ -1,9 +1,9 @@
 """Page metadata read straight from the parsed HTML tree.
 
-Small, cheap readers for what structured markup states outright: the
-publication timestamp in JSON-LD or ``<meta>`` tags, the canonical URL, the
-declared language, and author lists.  Heuristic guessing (bylines in the page
-text, dates in running text) is left to trafilatura and htmldate.
+Small, cheap readers for what the markup states: the publication timestamp
+in JSON-LD or ``<meta>`` tags, the canonical URL, the declared language,
+author lists, and trafilatura's byline rules without their cost.  Dates in
+running text are left to htmldate.
 """
 
 from __future__ import annotations
