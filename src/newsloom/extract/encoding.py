@@ -15,6 +15,7 @@ Two kinds of damage are handled:
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -56,6 +57,9 @@ class _Table:
 
     name: str
     to_byte: dict[str, int]
+    # A lead character followed by a continuation character: pages without
+    # one cannot hold this mojibake, and the regex rules them out at C speed.
+    suspect: re.Pattern[str]
 
     def script_char(self, char: str, script: str) -> bool:
         if script == "Thai":
@@ -75,7 +79,9 @@ def _table(code_page: str) -> _Table:
                 continue
             to_byte.setdefault(char, byte)
             break
-    return _Table(code_page, to_byte)
+    leads = "".join(re.escape(c) for c, b in to_byte.items() if 0xC2 <= b <= 0xF4)
+    follows = "".join(re.escape(c) for c, b in to_byte.items() if 0x80 <= b <= 0xBF)
+    return _Table(code_page, to_byte, re.compile(f"[{leads}][{follows}]"))
 
 
 def _sequence_length(lead: int) -> int:
@@ -126,6 +132,8 @@ def _repair_code_page(
     sequences by chance, but never most of its characters.
     """
     table = _table(code_page)
+    if not table.suspect.search(text):
+        return text, 0, 0
     to_byte = table.to_byte
     out: list[str] = []
     pending: list[tuple[int, int, bytes]] = []  # (out index, run length, truncated bytes)
