@@ -151,7 +151,11 @@ def uncleaned_text(doc: Doc) -> str:
     tree = nl_html._parse(doc.html)
     if tree is None:
         return ""
-    return "\n\n".join(block.text for block in nl_html._main_blocks(tree, doc.url))
+    try:
+        blocks = nl_html._main_blocks(tree, doc.url)
+    except ExtractionError:
+        return ""
+    return "\n\n".join(block.text for block in blocks)
 
 
 TEXT_ABLATION: dict[str, Callable[[Doc], str]] = {
@@ -181,7 +185,11 @@ def time_split(sets: dict[str, Sequence[Doc]]) -> tuple[list[str], list[list[Any
         spent: dict[str, float] = {}
 
         def clock(
-            stage: str, func: Callable[..., Any], *args: Any, spent=spent, **kwargs: Any
+            stage: str,
+            func: Callable[..., Any],
+            *args: Any,
+            spent: dict[str, float] = spent,
+            **kwargs: Any,
         ) -> Any:
             start = time.perf_counter()
             try:
@@ -195,7 +203,12 @@ def time_split(sets: dict[str, Sequence[Doc]]) -> tuple[list[str], list[list[Any
             if tree is None:
                 continue
             meta = clock("metadata (meta tags, JSON-LD, title)", nl_html._metadata, tree)
-            blocks = clock("main text (trafilatura fast mode)", nl_html._main_blocks, tree, doc.url)
+            try:
+                blocks = clock(
+                    "main text (trafilatura fast mode)", nl_html._main_blocks, tree, doc.url
+                )
+            except ExtractionError:
+                continue
             clock("links and link density", nl_html._block_links, tree, blocks, doc.url)
             clock("boilerplate cleaning", clean_blocks, blocks, titles=[meta.title])
             clock("date (structured + htmldate)", nl_html._publication_date, tree, doc.url)
