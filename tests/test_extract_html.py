@@ -178,6 +178,20 @@ def test_related_links_and_promo_lines_are_set_aside_as_chrome() -> None:
     assert draft.paragraphs[-1] == BODY[-1]
 
 
+def test_credit_and_teaser_lines_become_citations_not_text() -> None:
+    extra = (
+        "<p>Summary by Global Headlines Today</p>"
+        '<p>Read more: <a href="https://gazette.example/bridge">Bridge to close for repairs</a>'
+        " (Harbour Gazette)</p>"
+    )
+    draft = extract_html(page(extra=extra), url="https://courier.example/news/bridge")
+    assert draft.paragraphs == BODY
+    by_kind = {c.kind: c for c in draft.citations}
+    assert by_kind["summary_by"].name == "Global Headlines Today"
+    assert by_kind["link"].name == "Harbour Gazette"
+    assert by_kind["link"].url == "https://gazette.example/bridge"
+
+
 def test_authors_are_split_into_names() -> None:
     head = '<meta name="author" content="Mira Castell and Dana Okafor">'
     assert extract_html(page(head=head)).authors == ["Mira Castell", "Dana Okafor"]

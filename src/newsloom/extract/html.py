@@ -30,6 +30,7 @@ from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
 from newsloom.errors import ExtractionError
+from newsloom.extract.citations import parse_read_more, parse_summary_by
 from newsloom.extract.draft import Draft, Link
 from newsloom.extract.html_clean import Block, clean_blocks
 from newsloom.extract.html_meta import (
@@ -40,6 +41,7 @@ from newsloom.extract.html_meta import (
     split_authors,
     structured_dates,
 )
+from newsloom.types import Citation
 
 __all__ = ["extract_html"]
 
@@ -100,6 +102,11 @@ def extract_html(html: str, *, url: str | None = None) -> Draft:
     paragraphs = [b.text for b, kept in zip(blocks, keep, strict=True) if kept]
     if not paragraphs:
         raise ExtractionError("no main text found", source=url)
+    citations = [
+        cited
+        for index, block in enumerate(blocks)
+        if not keep[index] and (cited := _credit(block, block_links[index]))
+    ]
 
     published, date_source = _publication_date(tree, url)
     return Draft(
@@ -117,6 +124,7 @@ def extract_html(html: str, *, url: str | None = None) -> Draft:
         ),
         chrome=chrome,
         repairs=repairs,
+        citations=citations,
     )
 
 
@@ -220,6 +228,14 @@ def _publication_date(tree: HtmlElement, url: str | None) -> tuple[datetime | No
         if stamp.date() == day.date():
             return stamp, origin
     return day, "htmldate:original"
+
+
+def _credit(block: Block, links: list[Link]) -> Citation | None:
+    """A source named by a line set aside as furniture: "Summary by X", "Read more: … (X)"."""
+    cited = parse_summary_by(block.text) or parse_read_more(block.text)
+    if cited is not None and cited.url is None and links:
+        cited.url = links[0].href
+    return cited
 
 
 def _authors(tree: HtmlElement, meta: Document) -> list[str]:

@@ -10,6 +10,8 @@ benchmark and trafilatura's own, see docs/quality.md):
   enough;
 - promotional lines: "Read more: …", "Lea también: …", "Follow us on
   Twitter", "Like this story? Share it with a friend!";
+- an aggregator's credit line ("Summary by Global Headlines"): the source it
+  names becomes a citation, the line is not article text;
 - section headings that open a block of furniture ("Don't miss", "Related
   articles", "Tags", "Kommentare", "Notas relacionadas", …) together with the
   short or link-heavy lines under them, up to the next real paragraph.
@@ -24,6 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from newsloom.extract.citations import parse_summary_by
 from newsloom.types import Repair
 
 __all__ = ["Block", "clean_blocks", "title_keys"]
@@ -154,7 +157,7 @@ def clean_blocks(
                 keep[index] = False
                 index += 1
             continue
-        if _is_teaser(block) or _is_promo(block):
+        if _is_teaser(block) or _is_promo(block) or parse_summary_by(block.text):
             keep[index] = False
         index += 1
 
