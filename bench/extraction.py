@@ -1,4 +1,4 @@
-"""Throughput of newsloom's ``extract_html`` against plain ``trafilatura.extract``.
+"""Throughput of ``newsloom.extract`` against plain ``trafilatura.extract``.
 
 Both run on the same decoded pages (the Zyte benchmark and trafilatura's
 evaluation set from ``../shared/data``), page by page and alternating which
@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,14 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
 
 import trafilatura
 
-from common import Doc, load_trafilatura_eval, load_zyte, print_table
+import newsloom
+from common import Doc, load_trafilatura_eval, load_zyte, print_table, side_by_side, warm_up
 from newsloom.errors import ExtractionError
-from newsloom.extract.html import extract_html
 
 
 def run_newsloom(doc: Doc) -> None:
     with contextlib.suppress(ExtractionError):
-        extract_html(doc.html, url=doc.url)
+        newsloom.extract(doc.html, url=doc.url, kind="html")
 
 
 def run_trafilatura(doc: Doc) -> None:
@@ -38,20 +37,12 @@ def run_trafilatura(doc: Doc) -> None:
 
 def measure(docs: Sequence[Doc], rounds: int) -> tuple[float, float]:
     """Seconds spent by (newsloom, trafilatura) over ``rounds`` passes."""
-    run_newsloom(docs[0])
-    run_trafilatura(docs[0])
+    systems = {"newsloom": run_newsloom, "trafilatura": run_trafilatura}
     ours = theirs = 0.0
     for _ in range(rounds):
-        for index, doc in enumerate(docs):
-            pair = (run_newsloom, run_trafilatura)
-            for func in pair if index % 2 else pair[::-1]:
-                start = time.perf_counter()
-                func(doc)
-                spent = time.perf_counter() - start
-                if func is run_newsloom:
-                    ours += spent
-                else:
-                    theirs += spent
+        _results, seconds = side_by_side(docs, systems)
+        ours += seconds["newsloom"]
+        theirs += seconds["trafilatura"]
     return ours, theirs
 
 
@@ -66,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name in ("trafilatura", "htmldate", "courlan"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
+    warm_up()
     sets = {"zyte": load_zyte()[0], "trafilatura_eval": load_trafilatura_eval()[0]}
     rows = []
     totals = [0.0, 0.0, 0]

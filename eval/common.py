@@ -159,3 +159,31 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     for row in body:
         print("| " + " | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) + " |")
     print()
+
+
+def side_by_side(
+    docs: Sequence[Doc], systems: dict[str, Callable[[Doc], Any]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
+    """Run every system on every page, rotating the order per page; results and seconds."""
+    names = list(systems)
+    results: dict[str, dict[str, Any]] = {name: {} for name in names}
+    seconds = dict.fromkeys(names, 0.0)
+    # One untimed page first: imports, regex compilation and caches are not throughput.
+    for name in names:
+        systems[name](docs[0])
+    for index, doc in enumerate(docs):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            results[name][doc.key] = systems[name](doc)
+            seconds[name] += time.perf_counter() - start
+    return results, seconds
+
+
+def warm_up() -> None:
+    """Pay newsloom's start-up costs (the language model) before anything is timed."""
+    import newsloom
+
+    newsloom.extract(
+        "Warm-up\n\nA short page about the weather in a small town today.", kind="text"
+    )
