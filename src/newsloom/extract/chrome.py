@@ -31,17 +31,50 @@ _VIEWS = re.compile(
     r"^([\d][\d,.\s]*)\s*([kKmM])?\s+views?$|^views?\s*:?\s*([\d][\d,.]*)\s*([kKmM])?$", re.I
 )
 
-# Headings of sidebar and footer blocks on news sites.  Matched on the whole
-# line, case-insensitive, so a sentence that merely contains the words stays.
-_FOOTER_HEADINGS = re.compile(
-    r"^(?:latest posts?|latest news|latest stories|latest articles|don['’]t miss|"
-    r"stay in touch|stay connected|most (?:read|popular|viewed)|popular posts?|trending(?: now)?|"
-    r"related(?: posts| articles| stories| news)?|you may also like|recommended(?: for you)?|"
-    r"read more|more stories|more news|share this(?: article)?|share|follow us|tags?|"
-    r"comments?|leave a (?:reply|comment)|advertisement|sponsored(?: content)?|"
-    r"about the author|editor['’]s picks?|top stories|must read|in case you missed it)\s*:?$",
+# Headings of sidebar and footer blocks on news sites, in the languages of the
+# evaluation sets.  Matched on the whole line, so a sentence that merely
+# contains the words stays.
+_SECTION_HEADINGS = re.compile(
+    r"^(?:"
+    # English
+    r"don['’]t miss|you (?:may|might) (?:also )?like|related(?: articles?| posts?| stories| news"
+    r"| content| coverage)?|read (?:more|next|also)|more (?:stories|news|from [\w .'’-]{1,30})"
+    r"|recommended(?: for you| stories| articles)?|popular(?: on [\w .'’-]{1,30})?"
+    r"|most (?:popular|read|viewed|shared)|trending(?: now| stories)?|top stories|explore further"
+    r"|tags?|topics|comments?|share(?: this(?: article| story)?)?|follow us|advertisement"
+    r"|sponsored(?: content| stories)?|latest (?:news|posts|stories|articles)|editor['’]?s picks?"
+    r"|also read|see also|more|in case you missed it|must read|stay in touch|stay connected"
+    r"|leave a (?:reply|comment)|about the author|latest|read next|recommended"
+    # German
+    r"|mehr (?:zum thema|themen|dazu|artikel)|das könnte sie auch interessieren|auch interessant"
+    r"|weitere (?:artikel|beiträge|nachrichten|themen)|ähnliche (?:artikel|beiträge)"
+    r"|empfohlene (?:beiträge|artikel)|beliebte (?:beiträge|artikel)|meistgelesen|themen"
+    r"|schlagwörter|kommentare|teilen(?: mit)?|anzeige|lesen sie auch|schon gelesen|auch lesen"
+    r"|weiterlesen"
+    # Spanish, French, Italian, Portuguese
+    r"|notas relacionadas|noticias relacionadas|art[ií]culos relacionados|temas|etiquetas"
+    r"|comentarios|lea también|lee también|te puede interesar|más noticias|compartir|publicidad"
+    r"|à lire aussi|lire aussi|sur le même sujet|voir aussi|commentaires|partager|publicité"
+    r"|leggi anche|potrebbe interessarti|commenti|condividi|leia também|veja também|comentários"
+    r"|compartilhe|notícias relacionadas"
+    r")\s*[:.!?…]*$",
     re.I,
 )
+_PROMO_LINE = re.compile(
+    r"^(?:read (?:more|also|next)|see (?:more|also)|also (?:on|read) [\w.]+"
+    r"|related(?: post| article| story)?|more on this|lea (?:también|más)|lee también|mira|mire"
+    r"|ver también|leia (?:também|mais)|veja (?:também|mais)|auch lesen|lesen sie auch|mehr dazu"
+    r"|mehr zum thema|lire aussi|à lire aussi|voir aussi|leggi anche|schon gelesen)\b\s*[:?]",
+    re.I,
+)
+_SOCIAL_LINE = re.compile(
+    r"^(?:follow|like|share|subscribe|sign up|join|listen|download|get)\b.{0,160}\b"
+    r"(?:facebook|twitter|instagram|youtube|newsletter|inbox|podcast|friend|whatsapp|linkedin"
+    r"|tiktok)\b",
+    re.I,
+)
+
+
 _SUBSCRIBE = re.compile(
     r"\b(?:subscribe|newsletter|sign up|signup|inbox|latest news,? offers|special announcements|"
     r"all rights reserved|cookie|privacy policy|terms of (?:use|service))\b",
@@ -61,9 +94,11 @@ _BREADCRUMB = re.compile(r"\s(?:›|»|>|/|\|)\s")
 
 
 def is_inline_chrome(line: str) -> bool:
-    """Advertisement markers, "Read more:" teasers, share and tag lines."""
+    """Advertisement markers, "Read more:" teasers, share, follow and tag lines."""
     text = line.strip()
-    return len(text.split()) <= 40 and bool(_INLINE.match(text))
+    if len(text.split()) > 40:
+        return False
+    return bool(_INLINE.match(text) or _PROMO_LINE.match(text) or _SOCIAL_LINE.match(text))
 
 
 def is_breadcrumb(line: str) -> bool:
@@ -103,7 +138,8 @@ def parse_stated_views(line: str) -> int | None:
 
 
 def is_footer_heading(line: str) -> bool:
-    return bool(_FOOTER_HEADINGS.match(line.strip()))
+    text = line.strip()
+    return len(text.split()) <= 6 and bool(_SECTION_HEADINGS.match(text))
 
 
 def is_subscribe_line(line: str) -> bool:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from newsloom.extract import chrome
 from newsloom.extract.citations import parse_summary_by
 from newsloom.types import Repair
 
@@ -48,45 +49,6 @@ _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
 # A paragraph this long with little link text is article prose; it ends a furniture block.
 _PROSE_CHARS = 80
 _LINK_HEAVY = 0.9
-
-_SECTION_HEADINGS = re.compile(
-    r"^(?:"
-    # English
-    r"don['’]t miss|you (?:may|might) (?:also )?like|related(?: articles?| posts?| stories| news"
-    r"| content| coverage)?|read (?:more|next|also)|more (?:stories|news|from [\w .'’-]{1,30})"
-    r"|recommended(?: for you| stories| articles)?|popular(?: on [\w .'’-]{1,30})?"
-    r"|most (?:popular|read|viewed|shared)|trending(?: now| stories)?|top stories|explore further"
-    r"|tags?|topics|comments?|share(?: this(?: article| story)?)?|follow us|advertisement"
-    r"|sponsored(?: content| stories)?|latest (?:news|posts|stories|articles)|editor['’]?s picks?"
-    r"|also read|see also|more|in case you missed it|must read"
-    # German
-    r"|mehr (?:zum thema|themen|dazu|artikel)|das könnte sie auch interessieren|auch interessant"
-    r"|weitere (?:artikel|beiträge|nachrichten|themen)|ähnliche (?:artikel|beiträge)"
-    r"|empfohlene (?:beiträge|artikel)|beliebte (?:beiträge|artikel)|meistgelesen|themen"
-    r"|schlagwörter|kommentare|teilen(?: mit)?|anzeige|lesen sie auch|schon gelesen|auch lesen"
-    r"|weiterlesen"
-    # Spanish, French, Italian, Portuguese
-    r"|notas relacionadas|noticias relacionadas|art[ií]culos relacionados|temas|etiquetas"
-    r"|comentarios|lea también|lee también|te puede interesar|más noticias|compartir|publicidad"
-    r"|à lire aussi|lire aussi|sur le même sujet|voir aussi|commentaires|partager|publicité"
-    r"|leggi anche|potrebbe interessarti|commenti|condividi|leia também|veja também|comentários"
-    r"|compartilhe|notícias relacionadas"
-    r")\s*[:.!?…]*$",
-    re.I,
-)
-_PROMO_LINE = re.compile(
-    r"^(?:read (?:more|also|next)|see (?:more|also)|also (?:on|read) [\w.]+"
-    r"|related(?: post| article| story)?|more on this|lea (?:también|más)|lee también|mira|mire"
-    r"|ver también|leia (?:também|mais)|veja (?:também|mais)|auch lesen|lesen sie auch|mehr dazu"
-    r"|mehr zum thema|lire aussi|à lire aussi|voir aussi|leggi anche|schon gelesen)\b\s*[:?]",
-    re.I,
-)
-_SOCIAL_LINE = re.compile(
-    r"^(?:follow|like|share|subscribe|sign up|join|listen|download|get)\b.{0,160}\b"
-    r"(?:facebook|twitter|instagram|youtube|newsletter|inbox|podcast|friend|whatsapp|linkedin"
-    r"|tiktok)\b",
-    re.I,
-)
 
 
 def _key(text: str | None) -> str:
@@ -120,9 +82,7 @@ def _is_teaser(block: Block) -> bool:
 
 
 def _is_promo(block: Block) -> bool:
-    if len(block.text.split()) > 30:
-        return False
-    return bool(_PROMO_LINE.match(block.text) or _SOCIAL_LINE.match(block.text))
+    return len(block.text.split()) <= 30 and chrome.is_inline_chrome(block.text)
 
 
 def clean_blocks(
@@ -150,7 +110,7 @@ def clean_blocks(
         if not keep[index]:
             index += 1
             continue
-        if len(block.text.split()) <= 6 and _SECTION_HEADINGS.match(block.text):
+        if chrome.is_footer_heading(block.text):
             keep[index] = False
             index += 1
             while index < len(blocks) and not _is_prose(blocks[index]):
