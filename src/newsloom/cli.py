@@ -8,6 +8,8 @@ Exit codes: 0 success, 1 some inputs failed, 2 usage or configuration error.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -311,10 +313,11 @@ def demo(
         f"{len(report.failures)} failed."
     )
     _report_failures(report.failures)
+    # After `make demo` the command lives in .venv/bin, not on PATH.
+    command = "newsloom" if shutil.which("newsloom") else os.path.relpath(sys.argv[0])
     err.print(
-        "Next: [bold]newsloom articles --store "
-        f"{escape(opened.url)} --search <words>[/] or [bold]newsloom show article <id> --store "
-        f"{escape(opened.url)}[/]"
+        f"Next: [bold]{escape(command)} articles --store {escape(opened.url)} --search <words>[/]"
+        f" or [bold]{escape(command)} show article <id> --store {escape(opened.url)}[/]"
     )
     if report.failures:
         raise typer.Exit(1)
