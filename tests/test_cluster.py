@@ -1,0 +1,169 @@
+"""Online story clustering with small deterministic features (no models needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from newsloom.cluster import (
+    ClusterParams,
+    Featurizer,
+    MemoryStoryIndex,
+    OnlineClusterer,
+    cluster_stream,
+    featurize,
+)
+from newsloom.types import Article
+
+_STOP = {"the", "a", "an", "of", "in", "on", "and", "to", "for", "was", "is", "after", "by", "at"}
+
+
+def _tokens(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP]
+
+
+def _embed(texts):
+    out = np.zeros((len(texts), 256), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for word in _tokens(text):
+            out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % 256] += 1.0
+        norm = np.linalg.norm(out[row])
+        if norm:
+            out[row] /= norm
+    return out
+
+
+def _entities(texts):
+    return [[(w.lower(), "ORG") for w in re.findall(r"\b[A-Z][a-z]{3,}\b", t)] for t in texts]
+
+
+FAKE = Featurizer(
+    embed=_embed,
+    entities=_entities,
+    tokens=_tokens,
+    lead=lambda a: " ".join([a.title or "", *a.paragraphs[:2]]),
+)
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+
+
+def art(ident: str, title: str, body: str, hours: float = 0) -> Article:
+    return Article(
+        id=ident * 4,
+        url=None,
+        canonical_url=None,
+        site_name=None,
+        title=title,
+        authors=[],
+        published=T0 + timedelta(hours=hours),
+        date_source=None,
+        language="en",
+        paragraphs=[body],
+        word_count=len(body.split()),
+        read_minutes=1,
+    )
+
+
+BRIDGE = [
+    art(
+        "b1",
+        "Kestrel Bridge closed",
+        "Marrowby council closes Kestrel Bridge after corroded bearings found by inspectors.",
+    ),
+    art(
+        "b2",
+        "Kestrel Bridge shut for ten weeks",
+        "Inspectors found corroded bearings; Marrowby shuts Kestrel Bridge to traffic.",
+        3,
+    ),
+    art(
+        "b3",
+        "Queues at Millrace as Kestrel Bridge closes",
+        "Drivers queue on Millrace Bridge after Marrowby closed Kestrel Bridge bearings repair.",
+        30,
+    ),
+]
+FLOOD = [
+    art(
+        "f1",
+        "River Pell floods Pellingford",
+        "Residents evacuated as the River Pell bursts its banks in Pellingford Low Wharf.",
+        1,
+    ),
+    art(
+        "f2",
+        "Pellingford evacuations as Pell rises",
+        "The River Pell flooded Low Wharf homes in Pellingford and residents left.",
+        5,
+    ),
+]
+
+
+def test_articles_group_into_their_stories() -> None:
+    stream = [BRIDGE[0], FLOOD[0], BRIDGE[1], FLOOD[1], BRIDGE[2]]
+    stories = cluster_stream(stream, featurizer=FAKE)
+    assert stories[0] == stories[2] == stories[4]
+    assert stories[1] == stories[3]
+    assert stories[0] != stories[1]
+
+
+def test_same_order_gives_same_stories() -> None:
+    stream = [*BRIDGE, *FLOOD]
+    assert cluster_stream(stream, featurizer=FAKE) == cluster_stream(stream, featurizer=FAKE)
+
+
+def test_a_quiet_story_is_not_joined() -> None:
+    late = art("b9", "Kestrel Bridge closed", BRIDGE[0].paragraphs[0], hours=24 * 30)
+    stories = cluster_stream([BRIDGE[0], late], ClusterParams(quiet_days=7), featurizer=FAKE)
+    assert stories[0] != stories[1]
+
+
+def test_decisions_explain_themselves() -> None:
+    index = MemoryStoryIndex()
+    clusterer = OnlineClusterer(index)
+    items = featurize(BRIDGE[:2], index, FAKE, default_time=T0)
+    first = clusterer.add(items[0])
+    second = clusterer.add(items[1])
+    assert first.new_story and not second.new_story
+    reasons = second.reasons()
+    assert reasons["score"] >= ClusterParams().join_threshold
+    assert "kestrel" in reasons["shared_entities"] and reasons["shared_terms"]
+
+
+def test_candidates_come_from_the_index_not_a_scan() -> None:
+    index = MemoryStoryIndex()
+    clusterer = OnlineClusterer(index)
+    for item in featurize(FLOOD, index, FAKE, default_time=T0):
+        clusterer.add(item)
+    (bridge,) = featurize(BRIDGE[:1], index, FAKE, default_time=T0)
+    # Nothing shares a key with the bridge article, so no story is even scored.
+    assert index.candidates(bridge.keys(clusterer.params), T0 - timedelta(days=7), 30) == []
+
+
+def test_bridging_article_merges_two_stories() -> None:
+    a = art("m1", "Harbour strike", "Dock workers strike at Velmora harbour over pay.")
+    b = art(
+        "m2", "Ferry cancelled", "Velmora ferry cancelled as harbour workers walk out over pay.", 1
+    )
+    bridge = art(
+        "m3",
+        "Harbour strike cancels ferry",
+        "Velmora harbour strike over pay cancels ferry as dock workers walk out.",
+        2,
+    )
+    index = MemoryStoryIndex()
+    clusterer = OnlineClusterer(index, ClusterParams(join_threshold=0.45, merge_threshold=0.3))
+    decisions = [clusterer.add(i) for i in featurize([a, b, bridge], index, FAKE, default_time=T0)]
+    assert decisions[0].new_story and decisions[1].new_story  # two stories at first
+    assert decisions[2].merged == (decisions[1].story_id,)
+    assert index.merges == [(decisions[1].story_id, decisions[0].story_id, bridge.id)]
+
+
+def test_undated_articles_still_get_a_story() -> None:
+    undated = art("u1", "Kestrel Bridge closed", BRIDGE[0].paragraphs[0])
+    undated.published = None
+    empty = art("u2", "", "")
+    stories = cluster_stream([undated, empty], featurizer=FAKE)
+    assert len(stories) == 2 and all(stories)
