@@ -90,3 +90,13 @@ def test_decode_never_raises_on_junk() -> None:
     text, repairs = decode(bytes(range(256)) * 4)
     assert isinstance(text, str)
     assert repairs
+
+
+def test_other_code_pages_go_to_ftfy() -> None:
+    clean = "Мэр заявил, что мост откроют весной, а паром будет ходить каждые 20 минут."
+    broken = clean.encode("utf-8").decode("cp1251", errors="replace")
+    fixed, repairs = repair_mojibake(broken)
+    assert fixed == clean
+    assert any("ftfy" in r.detail for r in repairs)
+    # Genuine Russian text is not touched.
+    assert repair_mojibake(clean) == (clean, [])

@@ -84,6 +84,35 @@ def _table(code_page: str) -> _Table:
     return _Table(code_page, to_byte, re.compile(f"[{leads}][{follows}]"))
 
 
+# The single-byte code pages ftfy knows how to undo.
+_FTFY_CODE_PAGES = ("latin-1", "cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1257",
+                    "iso-8859-2", "mac-roman", "cp437")  # fmt: skip
+
+
+@cache
+def _ftfy_suspect() -> re.Pattern[str]:
+    """A UTF-8 lead byte's character followed by a continuation byte's, in any of
+    ftfy's code pages: text without such a pair has no mojibake ftfy can fix."""
+    leads: set[str] = set()
+    follows: set[str] = set()
+    for code_page in _FTFY_CODE_PAGES:
+        for byte in range(0x80, 0x100):
+            char = bytes([byte]).decode(code_page, errors="ignore")
+            if not char:
+                continue
+            if byte <= 0xBF:
+                follows.add(char)
+            elif byte <= 0xF4:
+                leads.add(char)
+        # Browsers map the bytes cp1252 leaves undefined to C1 controls.
+    follows.update(chr(b) for b in range(0x80, 0xA0))
+
+    def klass(chars: set[str]) -> str:
+        return "".join(re.escape(c) for c in sorted(chars))
+
+    return re.compile(f"[{klass(leads)}][{klass(follows)}]")
+
+
 def _sequence_length(lead: int) -> int:
     if 0xC2 <= lead <= 0xDF:
         return 2
@@ -214,6 +243,10 @@ def repair_mojibake(text: str) -> tuple[str, list[Repair]]:
         text, whole, filled = _repair_code_page(text, code_page, script, share)
         _note(repairs, code_page, whole, filled)
 
+    # ftfy (and its own badness test) costs ~0.7 ms a page; most pages
+    # cannot hold what it fixes, and a regex says so in microseconds.
+    if not _ftfy_suspect().search(text):
+        return text, repairs
     fixed = ftfy.fix_and_explain(text, _FTFY_CONFIG)
     steps = ", ".join(f"{a} {b}" for a, b in fixed.explanation or [])
     if fixed.text != text:
