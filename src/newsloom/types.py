@@ -189,3 +189,48 @@ class Article:
             source=data.get("source", ""),
             description=data.get("description"),
         )
+
+
+@dataclass(slots=True)
+class StoryMember:
+    """One article's place in a story and why it is there."""
+
+    article_id: str
+    story_id: str
+    decided_at: datetime | None
+    reasons: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "story_id": self.story_id,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "reasons": dict(self.reasons),
+        }
+
+
+@dataclass(slots=True)
+class Story:
+    """A group of articles about one event; summaries arrive in a later step."""
+
+    id: str
+    title: str
+    article_ids: list[str]
+    first_seen: datetime | None
+    updated: datetime | None
+    merged_from: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.article_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "article_ids": list(self.article_ids),
+            "size": self.size,
+            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+            "updated": self.updated.isoformat() if self.updated else None,
+            "merged_from": list(self.merged_from),
+        }
