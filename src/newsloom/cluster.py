@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,8 +37,10 @@ __all__ = [
     "MemoryStoryIndex",
     "OnlineClusterer",
     "StoryState",
+    "cluster_stored",
     "cluster_stream",
     "featurize",
+    "recluster",
 ]
 
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC"}
@@ -135,6 +137,20 @@ class StoryIndex(Protocol):
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]: ...
 
     def count_document(self, terms: Iterable[str]) -> None: ...
+
+
+class StoryStore(Protocol):
+    """The part of a store the clusterer needs (see store/sqlite_stories.py)."""
+
+    def story_index(self) -> Any: ...
+
+    def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]: ...
+
+    def get_article(self, article_id: str) -> Article | None: ...
+
+    def clear_stories(self) -> None: ...
+
+    def iter_article_ids(self) -> Iterator[str]: ...
 
 
 class MemoryStoryIndex:
@@ -399,3 +415,51 @@ def cluster_stream(
             flush()
     flush()
     return [final_story(index, story_id) for story_id in assigned]
+
+
+def cluster_stored(
+    store: StoryStore,
+    article_ids: Sequence[str],
+    params: ClusterParams | None = None,
+    *,
+    featurizer: Featurizer | None = None,
+    batch_size: int = 64,
+) -> list[Decision]:
+    """Place stored articles into the store's stories, one transaction per batch.
+
+    Articles that already have a story are skipped, so a re-run after a crash
+    only places what the crashed run did not commit.
+    """
+    featurizer = featurizer or default_featurizer()
+    index = store.story_index()
+    clusterer = OnlineClusterer(index, params)
+    placed = store.stories_of(article_ids)
+    todo = [a for a in dict.fromkeys(article_ids) if a not in placed]
+    decisions: list[Decision] = []
+    clock = datetime(1970, 1, 1, tzinfo=UTC)
+    for start in range(0, len(todo), batch_size):
+        articles = [
+            a for a in (store.get_article(i) for i in todo[start : start + batch_size]) if a
+        ]
+        try:
+            for item in featurize(articles, index, featurizer, default_time=clock):
+                clock = max(clock, item.published)
+                decision = clusterer.add(item)
+                index.record(decision, item.published)
+                decisions.append(decision)
+            index.flush()
+        except BaseException:
+            index.discard()
+            raise
+    return decisions
+
+
+def recluster(
+    store: StoryStore,
+    params: ClusterParams | None = None,
+    *,
+    featurizer: Featurizer | None = None,
+) -> list[Decision]:
+    """Forget all stories and place every stored article again, in stored order."""
+    store.clear_stories()
+    return cluster_stored(store, list(store.iter_article_ids()), params, featurizer=featurizer)

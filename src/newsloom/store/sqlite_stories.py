@@ -102,7 +102,7 @@ class SQLiteStoryIndex:
         self._reading = reading
         self._transaction = transaction
         self._stories: dict[str, StoryState] = {}
-        self._dirty: dict[str, set[str]] = {}  # story id -> keys added in this batch
+        self._dirty: set[str] = set()  # stories changed in this batch
         self._merges: list[tuple[str, str, str]] = []
         self._members: list[tuple[str, str, str | None, str]] = []
         self._df_delta: Counter[str] = Counter()
@@ -155,7 +155,9 @@ class SQLiteStoryIndex:
 
     def save(self, story: StoryState, added_keys: Iterable[str]) -> None:
         self._stories[story.id] = story
-        self._dirty.setdefault(story.id, set()).update(added_keys)
+        # Every key of a changed story is rewritten on flush, so which were added
+        # does not matter here.
+        self._dirty.add(story.id)
 
     def merge(self, absorbed: StoryState, into: StoryState, article_id: str) -> None:
         absorbed.merged_into = into.id
@@ -203,7 +205,7 @@ class SQLiteStoryIndex:
         if not (self._dirty or self._members or self._df_delta):
             return
         with self._transaction("saving stories") as conn:
-            for story_id, added in self._dirty.items():
+            for story_id in sorted(self._dirty):
                 story = self._stories[story_id]
                 updated = story.updated.isoformat()
                 conn.execute(
@@ -358,7 +360,8 @@ class SQLiteStoryMixin:
 
     def count_stories(self) -> int:
         with self._reading("counting stories") as conn:
-            return conn.execute("SELECT COUNT(*) FROM stories WHERE merged_into IS NULL").fetchone()[0]
+            row = conn.execute("SELECT COUNT(*) FROM stories WHERE merged_into IS NULL").fetchone()
+            return int(row[0])
 
     def story_members(self, story_id: str) -> list[StoryMember]:
         with self._reading("reading story members") as conn:
@@ -367,9 +370,7 @@ class SQLiteStoryMixin:
                 " WHERE story_id = ? ORDER BY seq",
                 (story_id,),
             ).fetchall()
-        return [
-            StoryMember(r[0], r[1], _time(r[2]), json.loads(r[3])) for r in rows
-        ]
+        return [StoryMember(r[0], r[1], _time(r[2]), json.loads(r[3])) for r in rows]
 
     def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Article id → story id, for the ids that have a story."""
