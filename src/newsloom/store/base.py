@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -18,6 +19,10 @@ from newsloom.types import Article, Failure
 
 __all__ = [
     "ArticleVersion",
+    "DuplicateInfo",
+    "DuplicateMatch",
+    "Fingerprint",
+    "LshCandidate",
     "Order",
     "PutResult",
     "PutStatus",
@@ -29,6 +34,9 @@ __all__ = [
 
 PutStatus = Literal["new", "updated", "unchanged"]
 Order = Literal["published", "stored"]
+# How an article relates to the articles stored before it: no copy found, an
+# exact copy (same normalised text) or a near copy (MinHash similarity).
+DuplicateMatch = Literal["none", "exact", "near"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -60,6 +68,53 @@ class ArticleVersion:
     content_sha256: str
     fetched_at: datetime | None
     stored_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class Fingerprint:
+    """What duplicate detection keeps of one article's text.
+
+    ``exact_hash`` is None when the text is empty; ``signature`` (MinHash
+    values, bytes) and ``band_keys`` (one LSH key per band, band = position)
+    are empty when the text is too short for near-duplicate detection.
+    ``reason`` says why something is missing.
+    """
+
+    article_id: str
+    exact_hash: str | None
+    signature: bytes | None
+    band_keys: tuple[int, ...]
+    words: int
+    reason: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class LshCandidate:
+    """A stored article sharing at least one LSH band key with a query."""
+
+    article_id: str
+    signature: bytes
+    group_id: str
+
+
+@dataclass(slots=True, frozen=True)
+class DuplicateInfo:
+    """An article's place among duplicates.
+
+    ``group_id`` is the id of the earliest stored member of its duplicate
+    group (its own id when it has no copies).  ``match`` says what was found
+    among the articles stored before it; ``closest_id``/``similarity`` name
+    its most similar stored copy (1.0 for an exact copy), and are updated when
+    a closer copy arrives later.  ``reason`` explains a missing fingerprint.
+    """
+
+    article_id: str
+    group_id: str
+    match: DuplicateMatch = "none"
+    closest_id: str | None = None
+    similarity: float | None = None
+    exact_hash: str | None = None
+    reason: str | None = None
 
 
 @runtime_checkable
@@ -104,6 +159,62 @@ class Store(Protocol):
     def failures(self, *, run_id: str | None = None) -> list[Failure]: ...
 
     def schema_version(self) -> int: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group several writes into one all-or-nothing transaction.
+
+        Writes inside (``put_articles``, fingerprints, …) join it instead of
+        committing on their own; a nested ``transaction()`` is a savepoint.
+        """
+        ...
+
+    # -- duplicates --------------------------------------------------------
+
+    def put_fingerprints(self, fingerprints: Sequence[Fingerprint]) -> None:
+        """Store fingerprints of stored articles, replacing earlier ones.
+
+        A replaced article leaves its duplicate group (the group is re-rooted
+        on its earliest remaining member) and starts as its own group.
+        """
+        ...
+
+    def exact_matches(self, exact_hash: str, *, limit: int = 100) -> list[str]:
+        """Ids of articles with this exact hash, earliest stored first."""
+        ...
+
+    def lsh_candidates(self, band_keys: Sequence[int], *, limit: int = 200) -> list[LshCandidate]:
+        """Articles sharing a band key (``band_keys[i]`` is band i), earliest first."""
+        ...
+
+    def merge_groups(self, group_ids: Sequence[str]) -> str:
+        """Union duplicate groups under the one whose root was stored first.
+
+        Returns the surviving group id; an unknown id counts as a one-member
+        group of an article not fingerprinted yet.
+        """
+        ...
+
+    def set_duplicates(self, infos: Sequence[DuplicateInfo]) -> None:
+        """Record group, match and closest copy of fingerprinted articles."""
+        ...
+
+    def offer_closest(self, offers: Sequence[tuple[str, str, float]]) -> None:
+        """``(article_id, copy_id, similarity)``: keep the copy as the article's
+        closest if it is more similar than the one recorded."""
+        ...
+
+    def duplicates_of(self, article_id: str) -> DuplicateInfo | None:
+        """Duplicate record of an article (full id or unique prefix), None if
+        it was never fingerprinted."""
+        ...
+
+    def duplicate_group(self, group_id: str) -> list[str]:
+        """Member ids of a duplicate group, earliest stored first."""
+        ...
+
+    def articles_without_fingerprints(self, *, limit: int = 500) -> list[str]:
+        """Stored articles whose current version has no fingerprint yet."""
+        ...
 
     def close(self) -> None: ...
 

@@ -24,6 +24,9 @@ from typing import Any
 from newsloom.errors import StoreError
 from newsloom.store.base import (
     ArticleVersion,
+    DuplicateInfo,
+    Fingerprint,
+    LshCandidate,
     Order,
     PutResult,
     SearchHit,
@@ -145,6 +148,46 @@ MIGRATIONS: tuple[Migration, ...] = (
                 VALUES (new.pk, new.title, {_TEXT_OF_NEW});
             END
             """,
+        ),
+    ),
+    Migration(
+        version=2,
+        description="duplicate detection: fingerprints, groups and the LSH band index",
+        statements=(
+            # One row per article: its current fingerprint and duplicate record.
+            # content_sha256 tells which version was fingerprinted, so an
+            # article updated without re-fingerprinting is found again.
+            """
+            CREATE TABLE fingerprints (
+                article_id TEXT PRIMARY KEY
+                    REFERENCES articles(id) ON DELETE CASCADE ON UPDATE CASCADE,
+                content_sha256 TEXT NOT NULL,
+                exact_hash TEXT,
+                signature BLOB,
+                words INTEGER NOT NULL DEFAULT 0,
+                reason TEXT,
+                group_id TEXT NOT NULL,
+                match TEXT NOT NULL DEFAULT 'none' CHECK (match IN ('none', 'exact', 'near')),
+                closest_id TEXT,
+                similarity REAL,
+                fingerprinted_at TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX fingerprints_exact_hash ON fingerprints(exact_hash) "
+            "WHERE exact_hash IS NOT NULL",
+            "CREATE INDEX fingerprints_group_id ON fingerprints(group_id)",
+            # The persisted LSH index: a lookup is one index probe per band, so
+            # a restart needs no rebuild and the cost does not grow with the store.
+            """
+            CREATE TABLE lsh_bands (
+                band INTEGER NOT NULL,
+                key INTEGER NOT NULL,
+                article_id TEXT NOT NULL
+                    REFERENCES fingerprints(article_id) ON DELETE CASCADE ON UPDATE CASCADE,
+                PRIMARY KEY (band, key, article_id)
+            ) WITHOUT ROWID
+            """,
+            "CREATE INDEX lsh_bands_article_id ON lsh_bands(article_id)",
         ),
     ),
 )
@@ -272,6 +315,9 @@ class SQLiteStore:
         self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        # Open transaction levels on the connection (guarded by _lock):
+        # 0 none, 1 a transaction, more = savepoints inside it.
+        self._depth = 0
 
         if self.path is not None:
             try:
@@ -410,10 +456,17 @@ class SQLiteStore:
     def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._connection()
+            if self._depth:
+                # Inside transaction(): join it through a savepoint, so a
+                # failed step undoes only itself and the outer one decides.
+                with self._savepoint(conn, action):
+                    yield conn
+                return
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise self._error(action, exc) from exc
+            self._depth = 1
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -422,6 +475,41 @@ class SQLiteStore:
                 if isinstance(exc, sqlite3.Error):
                     raise self._error(action, exc) from exc
                 raise
+            finally:
+                self._depth = 0
+
+    @contextmanager
+    def _savepoint(self, conn: sqlite3.Connection, action: str) -> Iterator[None]:
+        name = f"nl_{self._depth}"
+        try:
+            conn.execute(f"SAVEPOINT {name}")
+        except sqlite3.Error as exc:
+            raise self._error(action, exc) from exc
+        self._depth += 1
+        try:
+            yield
+            conn.execute(f"RELEASE {name}")
+        except BaseException as exc:
+            try:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            except sqlite3.Error:
+                pass  # the outer transaction's rollback still undoes it
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(action, exc) from exc
+            raise
+        finally:
+            self._depth -= 1
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One all-or-nothing transaction around several writes (see ``Store``).
+
+        The store's lock is held throughout, so other threads using this
+        store object wait until it commits.
+        """
+        with self._transaction("writing"):
+            yield
 
     def _load(self, data: str) -> Article:
         try:
@@ -675,3 +763,230 @@ class SQLiteStore:
                     (run_id,),
                 )
             return [Failure(row["source"], row["reason"], row["error"]) for row in rows]
+
+    # -- duplicates --------------------------------------------------------
+
+    def put_fingerprints(self, fingerprints: Sequence[Fingerprint]) -> None:
+        if not fingerprints:
+            return
+        now = utc_text(datetime.now(UTC))
+        with self._transaction("storing fingerprints") as conn:
+            for fp in fingerprints:
+                article = conn.execute(
+                    "SELECT content_sha256 FROM articles WHERE id = ?", (fp.article_id,)
+                ).fetchone()
+                if article is None:
+                    raise StoreError(
+                        f"{self._where}: cannot fingerprint {fp.article_id!r}: no such article"
+                    )
+                self._leave_group(conn, fp.article_id)
+                conn.execute("DELETE FROM lsh_bands WHERE article_id = ?", (fp.article_id,))
+                conn.execute(
+                    """
+                    INSERT INTO fingerprints
+                        (article_id, content_sha256, exact_hash, signature, words, reason,
+                         group_id, match, closest_id, similarity, fingerprinted_at)
+                    VALUES (:id, :content, :exact, :signature, :words, :reason,
+                            :id, 'none', NULL, NULL, :now)
+                    ON CONFLICT (article_id) DO UPDATE SET
+                        content_sha256 = excluded.content_sha256,
+                        exact_hash = excluded.exact_hash,
+                        signature = excluded.signature,
+                        words = excluded.words,
+                        reason = excluded.reason,
+                        group_id = excluded.group_id,
+                        match = 'none', closest_id = NULL, similarity = NULL,
+                        fingerprinted_at = excluded.fingerprinted_at
+                    """,
+                    {
+                        "id": fp.article_id,
+                        "content": article["content_sha256"],
+                        "exact": fp.exact_hash,
+                        "signature": fp.signature,
+                        "words": int(fp.words),
+                        "reason": fp.reason,
+                        "now": now,
+                    },
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO lsh_bands (band, key, article_id) VALUES (?, ?, ?)",
+                    [(band, int(key), fp.article_id) for band, key in enumerate(fp.band_keys)],
+                )
+
+    def _leave_group(self, conn: sqlite3.Connection, article_id: str) -> None:
+        """Take an article out of its group before its fingerprint changes.
+
+        A group is named after its earliest member; when that member leaves,
+        the next earliest member names the group from then on.
+        """
+        row = conn.execute(
+            "SELECT group_id FROM fingerprints WHERE article_id = ?", (article_id,)
+        ).fetchone()
+        if row is None or row["group_id"] != article_id:
+            return
+        heir = conn.execute(
+            """
+            SELECT f.article_id FROM fingerprints AS f JOIN articles AS a ON a.id = f.article_id
+            WHERE f.group_id = ? AND f.article_id != ? ORDER BY a.pk LIMIT 1
+            """,
+            (article_id, article_id),
+        ).fetchone()
+        if heir is not None:
+            conn.execute(
+                "UPDATE fingerprints SET group_id = ? WHERE group_id = ? AND article_id != ?",
+                (heir["article_id"], article_id, article_id),
+            )
+
+    def exact_matches(self, exact_hash: str, *, limit: int = 100) -> list[str]:
+        if not exact_hash or limit <= 0:
+            return []
+        with self._reading("finding exact duplicates") as conn:
+            rows = conn.execute(
+                """
+                SELECT f.article_id FROM fingerprints AS f
+                JOIN articles AS a ON a.id = f.article_id
+                WHERE f.exact_hash = ? ORDER BY a.pk LIMIT ?
+                """,
+                (exact_hash, limit),
+            ).fetchall()
+        return [row["article_id"] for row in rows]
+
+    def lsh_candidates(self, band_keys: Sequence[int], *, limit: int = 200) -> list[LshCandidate]:
+        if not band_keys or limit <= 0:
+            return []
+        # One equality probe per band on the (band, key) primary key.
+        probes = " UNION ".join(
+            "SELECT article_id FROM lsh_bands WHERE band = ? AND key = ?" for _ in band_keys
+        )
+        params: list[int] = []
+        for band, key in enumerate(band_keys):
+            params += [band, int(key)]
+        with self._reading("finding near-duplicate candidates") as conn:
+            rows = conn.execute(
+                f"""
+                SELECT f.article_id, f.signature, f.group_id
+                FROM ({probes}) AS hit
+                JOIN fingerprints AS f ON f.article_id = hit.article_id
+                JOIN articles AS a ON a.id = f.article_id
+                WHERE f.signature IS NOT NULL
+                ORDER BY a.pk LIMIT ?
+                """,
+                (*params, limit),
+            ).fetchall()
+        return [
+            LshCandidate(row["article_id"], bytes(row["signature"]), row["group_id"])
+            for row in rows
+        ]
+
+    def merge_groups(self, group_ids: Sequence[str]) -> str:
+        groups = list(dict.fromkeys(g for g in group_ids if g))
+        if not groups:
+            raise StoreError("merge_groups needs at least one group id")
+        if len(groups) == 1:
+            return groups[0]
+        with self._transaction("merging duplicate groups") as conn:
+            marks = ", ".join("?" for _ in groups)
+            order = {
+                row["id"]: row["pk"]
+                for row in conn.execute(
+                    f"SELECT id, pk FROM articles WHERE id IN ({marks})", groups
+                )
+            }
+            # Earliest stored root wins; ids without an article row go last.
+            winner = min(groups, key=lambda g: (g not in order, order.get(g, 0), g))
+            losers = [g for g in groups if g != winner]
+            conn.execute(
+                f"UPDATE fingerprints SET group_id = ? "
+                f"WHERE group_id IN ({', '.join('?' for _ in losers)})",
+                (winner, *losers),
+            )
+        return winner
+
+    def set_duplicates(self, infos: Sequence[DuplicateInfo]) -> None:
+        if not infos:
+            return
+        with self._transaction("recording duplicates") as conn:
+            for info in infos:
+                cursor = conn.execute(
+                    """
+                    UPDATE fingerprints
+                    SET group_id = ?, match = ?, closest_id = ?, similarity = ?
+                    WHERE article_id = ?
+                    """,
+                    (
+                        info.group_id,
+                        info.match,
+                        info.closest_id,
+                        info.similarity,
+                        info.article_id,
+                    ),
+                )
+                if cursor.rowcount == 0:
+                    raise StoreError(
+                        f"{self._where}: {info.article_id!r} has no fingerprint to attach "
+                        "duplicates to"
+                    )
+
+    def offer_closest(self, offers: Sequence[tuple[str, str, float]]) -> None:
+        if not offers:
+            return
+        with self._transaction("recording closest copies") as conn:
+            conn.executemany(
+                """
+                UPDATE fingerprints SET closest_id = ?, similarity = ?
+                WHERE article_id = ? AND closest_id IS NOT ?
+                  AND (similarity IS NULL OR similarity < ?)
+                """,
+                [(copy_id, sim, article_id, copy_id, sim) for article_id, copy_id, sim in offers],
+            )
+
+    def duplicates_of(self, article_id: str) -> DuplicateInfo | None:
+        with self._reading("reading duplicates") as conn:
+            full_id = self._resolve_id(conn, article_id)
+            if full_id is None:
+                return None
+            row = conn.execute(
+                """
+                SELECT article_id, group_id, match, closest_id, similarity, exact_hash, reason
+                FROM fingerprints WHERE article_id = ?
+                """,
+                (full_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return DuplicateInfo(
+            article_id=row["article_id"],
+            group_id=row["group_id"],
+            match=row["match"],
+            closest_id=row["closest_id"],
+            similarity=row["similarity"],
+            exact_hash=row["exact_hash"],
+            reason=row["reason"],
+        )
+
+    def duplicate_group(self, group_id: str) -> list[str]:
+        with self._reading("listing a duplicate group") as conn:
+            rows = conn.execute(
+                """
+                SELECT f.article_id FROM fingerprints AS f
+                JOIN articles AS a ON a.id = f.article_id
+                WHERE f.group_id = ? ORDER BY a.pk
+                """,
+                (group_id,),
+            ).fetchall()
+        return [row["article_id"] for row in rows]
+
+    def articles_without_fingerprints(self, *, limit: int = 500) -> list[str]:
+        if limit <= 0:
+            return []
+        with self._reading("finding articles to fingerprint") as conn:
+            rows = conn.execute(
+                """
+                SELECT a.id FROM articles AS a
+                LEFT JOIN fingerprints AS f ON f.article_id = a.id
+                WHERE f.article_id IS NULL OR f.content_sha256 != a.content_sha256
+                ORDER BY a.pk LIMIT ?
+                """,
+                (limit,),
+            ).fetchall()
+        return [row["id"] for row in rows]
