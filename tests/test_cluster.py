@@ -123,7 +123,7 @@ def test_a_quiet_story_is_not_joined() -> None:
 def test_decisions_explain_themselves() -> None:
     index = MemoryStoryIndex()
     clusterer = OnlineClusterer(index)
-    items = featurize(BRIDGE[:2], index, FAKE, default_time=T0)
+    items = featurize(BRIDGE[:2], index, FAKE)
     first = clusterer.add(items[0])
     second = clusterer.add(items[1])
     assert first.new_story and not second.new_story
@@ -135,11 +135,11 @@ def test_decisions_explain_themselves() -> None:
 def test_candidates_come_from_the_index_not_a_scan() -> None:
     index = MemoryStoryIndex()
     clusterer = OnlineClusterer(index)
-    for item in featurize(FLOOD, index, FAKE, default_time=T0):
+    for item in featurize(FLOOD, index, FAKE):
         clusterer.add(item)
-    (bridge,) = featurize(BRIDGE[:1], index, FAKE, default_time=T0)
+    (bridge,) = featurize(BRIDGE[:1], index, FAKE)
     # Nothing shares a key with the bridge article, so no story is even scored.
-    assert index.candidates(bridge.keys(clusterer.params), T0 - timedelta(days=7), 30) == []
+    assert index.candidates(bridge.keys(clusterer.params), T0 - timedelta(days=7), 30, 200) == []
 
 
 def test_bridging_article_merges_two_stories() -> None:
@@ -155,7 +155,7 @@ def test_bridging_article_merges_two_stories() -> None:
     )
     index = MemoryStoryIndex()
     clusterer = OnlineClusterer(index, ClusterParams(join_threshold=0.45, merge_threshold=0.3))
-    decisions = [clusterer.add(i) for i in featurize([a, b, bridge], index, FAKE, default_time=T0)]
+    decisions = [clusterer.add(i) for i in featurize([a, b, bridge], index, FAKE)]
     assert decisions[0].new_story and decisions[1].new_story  # two stories at first
     assert decisions[2].merged == (decisions[1].story_id,)
     assert index.merges == [(decisions[1].story_id, decisions[0].story_id, bridge.id)]

@@ -31,6 +31,7 @@ import numpy as np
 from newsloom.types import Article
 
 __all__ = [
+    "EPOCH",
     "ArticleFeatures",
     "ClusterParams",
     "Decision",
@@ -40,9 +41,12 @@ __all__ = [
     "cluster_stored",
     "cluster_stream",
     "featurize",
+    "is_active",
     "recluster",
 ]
 
+# Stands for "no date known" in story timestamps, so they stay comparable.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC"}
 
 
@@ -50,13 +54,16 @@ _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC"}
 class ClusterParams:
     """Weights and thresholds; the defaults were chosen on ECB+ (docs/quality.md)."""
 
-    join_threshold: float = 0.5
+    join_threshold: float = 0.4
     merge_threshold: float = 0.75
-    w_embedding: float = 0.5
+    w_embedding: float = 0.6
     w_terms: float = 0.3
-    w_entities: float = 0.2
+    w_entities: float = 0.1
     quiet_days: float = 7.0
     max_candidates: int = 30
+    # Stories read per index key, most recently updated first: bounds the work
+    # for very common keys and for undated articles, which have no time cut-off.
+    per_key: int = 200
     index_terms: int = 10
     story_terms: int = 60
     story_keys: int = 120
@@ -66,7 +73,9 @@ class ClusterParams:
 class ArticleFeatures:
     article_id: str
     title: str
-    published: datetime
+    # None when the page states no publication date: such an article is not
+    # held to the quiet-story rule, and does not move a story's dates.
+    published: datetime | None
     embedding: np.ndarray
     terms: dict[str, float]
     entities: list[str]
@@ -127,7 +136,7 @@ class StoryIndex(Protocol):
     def get(self, story_id: str) -> StoryState | None: ...
 
     def candidates(
-        self, keys: Sequence[str], active_since: datetime, limit: int
+        self, keys: Sequence[str], active_since: datetime, limit: int, per_key: int
     ) -> list[StoryState]: ...
 
     def save(self, story: StoryState, added_keys: Iterable[str]) -> None: ...
@@ -167,21 +176,18 @@ class MemoryStoryIndex:
         return self.stories.get(story_id)
 
     def candidates(
-        self, keys: Sequence[str], active_since: datetime, limit: int
+        self, keys: Sequence[str], active_since: datetime, limit: int, per_key: int
     ) -> list[StoryState]:
         hits: Counter[str] = Counter()
-        for key in keys:
-            posting = self.postings.get(key)
-            if not posting:
-                continue
-            stale = set()
-            for story_id in posting:
-                story = self.stories[story_id]
-                if story.merged_into or story.updated < active_since:
-                    stale.add(story_id)  # quiet or merged: never a candidate again
-                else:
-                    hits[story_id] += 1
-            posting -= stale
+        for key in dict.fromkeys(keys):
+            live = [
+                self.stories[story_id]
+                for story_id in self.postings.get(key, ())
+                if not self.stories[story_id].merged_into
+                and is_active(self.stories[story_id], active_since)
+            ]
+            live.sort(key=lambda story: (story.updated, story.id), reverse=True)
+            hits.update(story.id for story in live[:per_key])
         ranked = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         return [self.stories[story_id] for story_id, _ in ranked]
 
@@ -200,6 +206,11 @@ class MemoryStoryIndex:
     def count_document(self, terms: Iterable[str]) -> None:
         self.df.update(set(terms))
         self.documents += 1
+
+
+def is_active(story: StoryState, since: datetime) -> bool:
+    """Updated since the cut-off, or undated throughout (then time cannot rule it out)."""
+    return story.updated >= since or story.updated == EPOCH
 
 
 def _normalised(vector: np.ndarray) -> np.ndarray:
@@ -253,8 +264,12 @@ class OnlineClusterer:
         """Place one article; returns the decision with its reasons."""
         p = self.params
         keys = item.keys(p)
-        active_since = item.published - timedelta(days=p.quiet_days)
-        candidates = {s.id: s for s in self.index.candidates(keys, active_since, p.max_candidates)}
+        if item.published is not None:
+            active_since = item.published - timedelta(days=p.quiet_days)
+        else:
+            active_since = EPOCH
+        found = self.index.candidates(keys, active_since, p.max_candidates, p.per_key)
+        candidates = {s.id: s for s in found}
         scored = sorted(
             (self._score(item, story) for story in candidates.values()),
             key=lambda d: (-d.score, d.story_id),
@@ -267,8 +282,8 @@ class OnlineClusterer:
             story = StoryState(
                 id=f"s{item.article_id[:15]}",
                 title=item.title,
-                first_seen=item.published,
-                updated=item.published,
+                first_seen=item.published or EPOCH,
+                updated=item.published or EPOCH,
                 size=0,
                 centroid=np.zeros_like(item.embedding),
                 terms={},
@@ -313,8 +328,11 @@ class OnlineClusterer:
         summed.update(item.terms)
         story.terms = self._prune_terms(summed)
         story.entities.update(item.entities)
-        story.updated = max(story.updated, item.published)
-        story.first_seen = min(story.first_seen, item.published)
+        if item.published is not None:
+            if story.updated == EPOCH:  # a story started by an undated article
+                story.first_seen = item.published
+            story.updated = max(story.updated, item.published)
+            story.first_seen = min(story.first_seen, item.published)
         room = self.params.story_keys - len(story.keys)
         added = [k for k in keys if k not in story.keys][: max(room, 0)]
         story.keys.update(added)
@@ -347,8 +365,6 @@ def featurize(
     articles: Sequence[Article],
     index: StoryIndex,
     featurizer: Featurizer,
-    *,
-    default_time: datetime,
 ) -> list[ArticleFeatures]:
     """Features for a batch of articles; document frequencies are counted as it goes."""
     leads = [featurizer.lead(a) for a in articles]
@@ -364,7 +380,7 @@ def featurize(
             ArticleFeatures(
                 article_id=article.id,
                 title=article.title or lead[:120],
-                published=article.published or article.fetched_at or default_time,
+                published=article.published,
                 embedding=np.asarray(vector, dtype=np.float32),
                 terms=_tfidf(counts, df, documents),
                 entities=names,
@@ -392,20 +408,17 @@ def cluster_stream(
 ) -> list[str]:
     """Cluster articles in the order given, in memory; one story id per article.
 
-    Articles without a date take the previous article's time, so an undated
-    stream is treated as arriving all at once rather than split by time.
+    Articles without a date are compared with every story that shares a key
+    (up to ``per_key`` a key), however long it has been quiet.
     """
     featurizer = featurizer or default_featurizer()
     index = MemoryStoryIndex()
     clusterer = OnlineClusterer(index, params)
     assigned: list[str] = []
     batch: list[Article] = []
-    clock = datetime(1970, 1, 1, tzinfo=UTC)
 
     def flush() -> None:
-        nonlocal clock
-        for item in featurize(batch, index, featurizer, default_time=clock):
-            clock = max(clock, item.published)
+        for item in featurize(batch, index, featurizer):
             assigned.append(clusterer.add(item).story_id)
         batch.clear()
 
@@ -436,16 +449,14 @@ def cluster_stored(
     placed = store.stories_of(article_ids)
     todo = [a for a in dict.fromkeys(article_ids) if a not in placed]
     decisions: list[Decision] = []
-    clock = datetime(1970, 1, 1, tzinfo=UTC)
     for start in range(0, len(todo), batch_size):
         articles = [
             a for a in (store.get_article(i) for i in todo[start : start + batch_size]) if a
         ]
         try:
-            for item in featurize(articles, index, featurizer, default_time=clock):
-                clock = max(clock, item.published)
+            for item in featurize(articles, index, featurizer):
                 decision = clusterer.add(item)
-                index.record(decision, item.published)
+                index.record(decision, datetime.now(UTC))
                 decisions.append(decision)
             index.flush()
         except BaseException:

@@ -22,7 +22,7 @@ from datetime import datetime
 
 import numpy as np
 
-from newsloom.cluster import Decision, StoryState
+from newsloom.cluster import EPOCH, Decision, StoryState, is_active
 from newsloom.types import Story, StoryMember
 
 __all__ = ["STORY_SCHEMA", "SQLiteStoryIndex", "SQLiteStoryMixin"]
@@ -124,30 +124,32 @@ class SQLiteStoryIndex:
         return story
 
     def candidates(
-        self, keys: Sequence[str], active_since: datetime, limit: int
+        self, keys: Sequence[str], active_since: datetime, limit: int, per_key: int
     ) -> list[StoryState]:
         if not keys or limit <= 0:
             return []
         since = active_since.isoformat()
+        undated = EPOCH.isoformat()
         hits: Counter[str] = Counter()
         with self._reading("finding candidate stories") as conn:
             for key in dict.fromkeys(keys):
                 for (story_id,) in conn.execute(
-                    "SELECT story_id FROM story_keys WHERE key = ? AND updated >= ?",
-                    (key, since),
+                    "SELECT story_id FROM story_keys WHERE key = ?"
+                    " AND (updated >= ? OR updated = ?) ORDER BY updated DESC LIMIT ?",
+                    (key, since, undated, per_key),
                 ):
                     hits[story_id] += 1
         # Stories changed in this batch are not in the table yet.
         wanted = set(keys)
         for story_id, story in self._stories.items():
-            if story_id in self._dirty and story.updated >= active_since:
+            if story_id in self._dirty and is_active(story, active_since):
                 overlap = len(wanted & story.keys)
                 if overlap:
                     hits[story_id] = max(hits[story_id], overlap)
         out: list[StoryState] = []
         for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0])):
             story = self.get(story_id)
-            if story is not None and not story.merged_into and story.updated >= active_since:
+            if story is not None and not story.merged_into and is_active(story, active_since):
                 out.append(story)
             if len(out) >= limit:
                 break
