@@ -34,6 +34,7 @@ from newsloom.store.base import (
     utc_text,
 )
 from newsloom.store.migrations import Migration, latest_version, pending
+from newsloom.store.sqlite_stories import STORY_SCHEMA, SQLiteStoryMixin
 from newsloom.types import Article, Failure
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SQLiteStore"]
@@ -190,6 +191,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX lsh_bands_article_id ON lsh_bands(article_id)",
         ),
     ),
+    Migration(
+        version=3,
+        description="stories: clusterer state, key index, memberships with reasons, merges",
+        statements=STORY_SCHEMA,
+    ),
 )
 
 _ARTICLE_COLUMNS = (
@@ -290,7 +296,7 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteStoryMixin):
     """The ``Store`` protocol on a single SQLite file (or ``:memory:``).
 
     One connection per store object, shared between threads under a lock; open
