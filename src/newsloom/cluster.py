@@ -329,10 +329,12 @@ class OnlineClusterer:
         story.terms = self._prune_terms(summed)
         story.entities.update(item.entities)
         if item.published is not None:
-            if story.updated == EPOCH:  # a story started by an undated article
+            # The earliest dated report names the story: arrival order is an
+            # accident of crawling, publication order is not.
+            if story.updated == EPOCH or item.published < story.first_seen:
                 story.first_seen = item.published
+                story.title = item.title
             story.updated = max(story.updated, item.published)
-            story.first_seen = min(story.first_seen, item.published)
         room = self.params.story_keys - len(story.keys)
         added = [k for k in keys if k not in story.keys][: max(room, 0)]
         story.keys.update(added)
