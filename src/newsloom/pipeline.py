@@ -1,7 +1,8 @@
-"""Wire the steps: read → extract → store, batch by batch.
+"""Wire the steps: read → extract → store → dedup, batch by batch.
 
-Each batch of articles is written in one transaction, so an interruption
-loses at most the batch in flight and never leaves half an article.  A page
+Each batch of articles is written in one transaction together with its
+duplicate records, so an interruption loses at most the batch in flight and
+never leaves half an article or an article without its fingerprint.  A page
 that cannot be read or extracted becomes a ``Failure`` and the run goes on.
 """
 
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from newsloom.dedup import Deduplicator, DedupResult
 from newsloom.errors import InputError
 from newsloom.extract import extract
 from newsloom.settings import Settings
@@ -29,6 +31,11 @@ class IngestReport:
     unchanged: int = 0
     failures: list[Failure] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
+    # Dedup: new or updated articles found to copy an article stored before
+    # them, exactly or nearly; and those with no fingerprint (empty text).
+    exact_duplicates: int = 0
+    near_duplicates: int = 0
+    unfingerprinted: int = 0
 
     @property
     def ok(self) -> bool:
@@ -39,6 +46,11 @@ class IngestReport:
             setattr(self, result.status, getattr(self, result.status) + 1)
             self.article_ids.append(result.article_id)
 
+    def count_duplicates(self, result: DedupResult) -> None:
+        self.exact_duplicates += result.exact
+        self.near_duplicates += result.near
+        self.unfingerprinted += result.skipped
+
     def to_dict(self) -> dict[str, object]:
         return {
             "run_id": self.run_id,
@@ -46,6 +58,9 @@ class IngestReport:
             "new": self.new,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "exact_duplicates": self.exact_duplicates,
+            "near_duplicates": self.near_duplicates,
+            "unfingerprinted": self.unfingerprinted,
             "failures": [
                 {"source": f.source, "reason": f.reason, "error": f.error} for f in self.failures
             ],
@@ -85,6 +100,34 @@ class Pipeline:
         self.store = store
         self.settings = settings or Settings()
 
+    def _store_batch(self, batch: list[Article], report: IngestReport) -> None:
+        # Articles and their duplicate records commit together (see dedup_batch).
+        with self.store.transaction():
+            results = self.store.put_articles(batch)
+            self.dedup_batch(batch, results, report)
+        report.count(results)
+
+    # -- dedup ---------------------------------------------------------------
+
+    def dedup_batch(
+        self, batch: list[Article], results: list[PutResult], report: IngestReport
+    ) -> None:
+        """Fingerprint the new and updated articles of a stored batch and link
+        them to their exact and near copies.
+
+        Call inside the batch's ``store.transaction()`` so articles and their
+        duplicate records commit together.
+        """
+        # put_articles keeps the last article of a repeated id; so does this.
+        latest = {article.id: article for article in batch}
+        changed = [latest[r.article_id] for r in results if r.status != "unchanged"]
+        report.count_duplicates(Deduplicator(self.store).add(changed))
+
+    def dedup_catch_up(self, report: IngestReport) -> None:
+        """Fingerprint stored articles that lack a fingerprint for their current
+        version (stored before dedup existed, or by a bare ``put_articles``)."""
+        report.count_duplicates(Deduplicator(self.store).catch_up())
+
     def ingest(
         self,
         sources: Iterable[str],
@@ -108,6 +151,7 @@ class Pipeline:
         on_item: Callable[[Article | Failure], None] | None = None,
     ) -> IngestReport:
         report = IngestReport(run_id=uuid.uuid4().hex[:12])
+        self.dedup_catch_up(report)
         batch: list[Article] = []
         try:
             for item in extract_pages(pages, self.settings):
@@ -119,10 +163,10 @@ class Pipeline:
                 if on_item is not None:
                     on_item(item)
                 if len(batch) >= batch_size:
-                    report.count(self.store.put_articles(batch))
+                    self._store_batch(batch, report)
                     batch = []
             if batch:
-                report.count(self.store.put_articles(batch))
+                self._store_batch(batch, report)
         finally:
             if report.failures:
                 self.store.record_failures(report.failures, run_id=report.run_id)
