@@ -30,6 +30,7 @@ format: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python eval/extraction.py
+	$(BIN)/python eval/dedup.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/extraction.py

@@ -196,7 +196,8 @@ def _exact(article: _Article, rng: random.Random) -> str:
 
 def _chrome(article: _Article, rng: random.Random) -> str:
     outlet = rng.choice(OUTLETS)
-    head = [*rng.sample(HEADERS, 2), f"By {outlet} staff", f"Updated {rng.randint(1, 12)} hours ago"]
+    byline = [f"By {outlet} staff", f"Updated {rng.randint(1, 12)} hours ago"]
+    head = [*rng.sample(HEADERS, 2), *byline]
     foot = [line.format(outlet=outlet) for line in rng.sample(FOOTERS, 3)]
     return "\n\n".join([*head, *article.sentences, *foot])
 
@@ -265,17 +266,28 @@ def true_jaccard(a: str, b: str, k: int = 5) -> float:
 
 
 def _data_copies(by_topic: dict[str, list[_Article]]) -> dict[str, str]:
-    """Article key → key of the first article of the same topic it is a copy of."""
-    parent: dict[str, str] = {}
+    """Article key → key of the first article of its copy cluster (union of
+    same-topic pairs at or above DATA_COPY_JACCARD); singletons are left out."""
+    root: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while root.get(key, key) != key:
+            key = root[key]
+        return key
+
     for members in by_topic.values():
+        position = {m.key: index for index, m in enumerate(members)}
         texts = [" ".join(m.sentences) for m in members]
         for j in range(len(members)):
             for i in range(j):
                 if true_jaccard(texts[i], texts[j]) >= DATA_COPY_JACCARD:
-                    root = members[i].key
-                    parent[members[j].key] = parent.get(root, root)
-                    break
-    return parent
+                    # The earlier member of the topic names the cluster.
+                    first, later = sorted(
+                        (find(members[i].key), find(members[j].key)), key=position.__getitem__
+                    )
+                    if first != later:
+                        root[later] = first
+    return {key: find(key) for key in root}
 
 
 def build_copy_set(

@@ -63,7 +63,7 @@ class DedupConfig:
     num_perm: int = 128
     bands: int = 32
     rows: int = 4
-    shingle_words: int = 5
+    shingle_words: int = 4
     near_threshold: float = 0.5
     # Shingles come from the first max_words words: a 10 MB page costs what a
     # long article costs.
