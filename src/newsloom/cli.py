@@ -13,6 +13,8 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +27,7 @@ from rich.table import Table
 from newsloom.errors import NewsloomError
 from newsloom.formats import article_markdown, article_text, byline, citation_line
 from newsloom.settings import Settings, load_settings
-from newsloom.types import Article, Failure
+from newsloom.types import Article, Failure, Story
 
 app = typer.Typer(
     add_completion=False,
@@ -194,6 +196,7 @@ def ingest(
         err.print(
             f"{report.pages} page(s): [green]{report.new} new[/], {report.updated} updated, "
             f"{report.unchanged} unchanged, [red]{len(report.failures)} failed[/]; "
+            f"{report.stories_started} new stories, {report.stories_joined} joined existing; "
             f"{total} article(s) in {escape(opened.url)}"
         )
         _report_failures(report.failures)
@@ -276,6 +279,169 @@ def show_article(
         _print_article(article)
         if len(versions) > 1:
             err.print(f"[dim]{len(versions)} stored versions[/]")
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-03-02") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _story_row(story: Story, articles: dict[str, Article]) -> dict[str, Any]:
+    sites = sorted(
+        {a.site_name for i in story.article_ids if (a := articles.get(i)) and a.site_name}
+    )
+    return story.to_dict() | {"sites": sites}
+
+
+@app.command()
+def stories(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only stories updated on or after this date.")
+    ] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="Stories with an article matching this.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """List stories, most recently updated first."""
+    settings = _settings(config)
+    cutoff = _parse_since(since)
+    with _open(store, settings) as opened:
+        if search is not None:
+            hits = opened.search(search, limit=limit * 5)
+            owners = opened.stories_of([h.article.id for h in hits])
+            found: dict[str, Story] = {}
+            for hit in hits:
+                story = opened.get_story(owners.get(hit.article.id, ""))
+                recent = story and (cutoff is None or (story.updated and story.updated >= cutoff))
+                if story and recent and story.id not in found:
+                    found[story.id] = story
+            listed = list(found.values())[offset : offset + limit]
+        else:
+            listed = opened.iter_stories(since=cutoff, limit=limit, offset=offset)
+        ids = [i for story in listed for i in story.article_ids]
+        articles = {i: a for i in dict.fromkeys(ids) if (a := opened.get_article(i))}
+    rows = [_story_row(story, articles) for story in listed]
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        err.print("no stories" + (f" match {search!r}" if search else " yet"))
+        return
+    table = Table()
+    for column in ("id", "updated", "articles", "sites", "title"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["id"],
+            (row["updated"] or "")[:10],
+            str(row["size"]),
+            escape(", ".join(row["sites"])),
+            escape(row["title"]),
+        )
+    out.print(table)
+
+
+@show_app.command("story")
+def show_story(
+    story_id: Annotated[str, typer.Argument(help="Story id or a unique prefix of it.")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show a story: its articles, why each belongs, and its near-copy groups."""
+    settings = _settings(config)
+    with _open(store, settings) as opened:
+        story = opened.get_story(story_id)
+        if story is None:
+            err.print(f"newsloom: no story {story_id!r} in {escape(opened.url)}")
+            raise typer.Exit(1)
+        members = {m.article_id: m for m in opened.story_members(story.id)}
+        entries = []
+        groups: dict[str, list[str]] = {}
+        for article_id in story.article_ids:
+            article = opened.get_article(article_id)
+            duplicate = opened.duplicates_of(article_id)
+            member = members.get(article_id)
+            entry = {
+                "id": article_id,
+                "title": article.title if article else None,
+                "site_name": article.site_name if article else None,
+                "url": article.url if article else None,
+                "published": article.published.isoformat()
+                if article and article.published
+                else None,
+                "why": member.reasons if member else {},
+                "duplicate": asdict(duplicate) if duplicate else None,
+            }
+            entries.append(entry)
+            if duplicate and duplicate.match != "none":
+                groups.setdefault(duplicate.group_id, [duplicate.group_id])
+                if article_id not in groups[duplicate.group_id]:
+                    groups[duplicate.group_id].append(article_id)
+    data = story.to_dict() | {
+        "articles": entries,
+        "near_copy_groups": [{"group_id": g, "article_ids": ids} for g, ids in groups.items()],
+    }
+    if as_json:
+        _print_json(data)
+        return
+    out.print(f"[bold]{escape(story.title)}[/]")
+    out.print(
+        f"[dim]{story.size} articles · first seen {(data['first_seen'] or '?')[:10]}"
+        f" · updated {(data['updated'] or '?')[:10]} · id {story.id}[/]"
+    )
+    for entry in entries:
+        why = entry["why"]
+        if why.get("new_story"):
+            reason = "started the story"
+        else:
+            reason = f"similarity {why.get('score', 0):.2f}"
+            if why.get("shared_entities"):
+                reason += "; shares " + ", ".join(why["shared_entities"][:4])
+        copy = entry["duplicate"]
+        if copy and copy.get("match") not in (None, "none"):
+            reason += f"; {copy['match']} copy of {copy.get('closest_id')}"
+        out.print(
+            f"  • {escape(entry['site_name'] or '?')} · {(entry['published'] or '')[:10]} · "
+            f"{escape(entry['title'] or '(untitled)')} [dim]({entry['id']}: {escape(reason)})[/]"
+        )
+    if story.merged_from:
+        out.print(f"[dim]merged from {', '.join(story.merged_from)}[/]")
+
+
+@app.command()
+def recluster(
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Rebuild every story from scratch, in the order articles were stored."""
+    from newsloom.cluster import ClusterParams
+    from newsloom.cluster import recluster as rebuild
+
+    settings = _settings(config)
+    with _open(store, settings) as opened, _progress("Clustering") as _tick:
+        decisions = rebuild(opened, ClusterParams(quiet_days=settings.story_quiet_days))
+        total = opened.count_stories()
+    summary = {"articles": len(decisions), "stories": total}
+    if as_json:
+        _print_json(summary)
+    else:
+        err.print(f"{len(decisions)} article(s) placed in {total} stories")
 
 
 @app.command()

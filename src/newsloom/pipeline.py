@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from newsloom.dedup import Deduplicator, DedupResult
 from newsloom.errors import InputError
@@ -18,6 +19,9 @@ from newsloom.extract import extract
 from newsloom.settings import Settings
 from newsloom.store.base import PutResult, Store
 from newsloom.types import Article, Failure, Page
+
+if TYPE_CHECKING:
+    from newsloom.cluster import Featurizer
 
 __all__ = ["IngestReport", "Pipeline", "extract_pages"]
 
@@ -36,6 +40,9 @@ class IngestReport:
     exact_duplicates: int = 0
     near_duplicates: int = 0
     unfingerprinted: int = 0
+    stories_started: int = 0
+    stories_joined: int = 0
+    stories_merged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -61,6 +68,9 @@ class IngestReport:
             "exact_duplicates": self.exact_duplicates,
             "near_duplicates": self.near_duplicates,
             "unfingerprinted": self.unfingerprinted,
+            "stories_started": self.stories_started,
+            "stories_joined": self.stories_joined,
+            "stories_merged": self.stories_merged,
             "failures": [
                 {"source": f.source, "reason": f.reason, "error": f.error} for f in self.failures
             ],
@@ -96,9 +106,43 @@ class Pipeline:
     ...     report = Pipeline(store).ingest(["pages/"])
     """
 
-    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings | None = None,
+        *,
+        stories: bool = True,
+        featurizer: Featurizer | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings or Settings()
+        self.stories = stories
+        self._featurizer = featurizer
+
+    def place_in_stories(self, article_ids: list[str], report: IngestReport) -> None:
+        """Give stored articles their story.
+
+        Articles are already stored when this runs; if clustering fails they
+        stay stored, the failure is reported, and the next run places them
+        (``ingest_pages`` starts with ``articles_without_story``).
+        """
+        from newsloom.cluster import ClusterParams, cluster_stored
+
+        if not article_ids:
+            return
+        params = ClusterParams(quiet_days=self.settings.story_quiet_days)
+        try:
+            decisions = cluster_stored(self.store, article_ids, params, featurizer=self._featurizer)
+        except Exception as exc:  # models and storage alike: the articles are safe
+            reason = f"story clustering failed: {type(exc).__name__}: {exc}"
+            report.failures.append(Failure("stories", reason, "StoryError"))
+            return
+        for decision in decisions:
+            if decision.new_story:
+                report.stories_started += 1
+            else:
+                report.stories_joined += 1
+            report.stories_merged += len(decision.merged)
 
     def _store_batch(self, batch: list[Article], report: IngestReport) -> None:
         # Articles and their duplicate records commit together (see dedup_batch).
@@ -106,6 +150,8 @@ class Pipeline:
             results = self.store.put_articles(batch)
             self.dedup_batch(batch, results, report)
         report.count(results)
+        if self.stories:
+            self.place_in_stories([r.article_id for r in results if r.status == "new"], report)
 
     # -- dedup ---------------------------------------------------------------
 
@@ -153,6 +199,9 @@ class Pipeline:
         report = IngestReport(run_id=uuid.uuid4().hex[:12])
         self.dedup_catch_up(report)
         batch: list[Article] = []
+        # Articles a crashed run stored but did not place come first.
+        if self.stories:
+            self.place_in_stories(self.store.articles_without_story(), report)
         try:
             for item in extract_pages(pages, self.settings):
                 report.pages += 1

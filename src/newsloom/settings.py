@@ -43,6 +43,8 @@ class Settings:
     max_sitemap_urls: int = 5000
     # Extraction
     words_per_minute: int = 230
+    # Stories: a story takes no new article after this many days without one.
+    story_quiet_days: float = 7.0
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags)."""
