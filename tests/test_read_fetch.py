@@ -382,4 +382,6 @@ def test_rate_limit_gap_measured_on_loopback() -> None:
         times = [seen.at for seen in server.seen]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(gaps) == 2
-    assert min(gaps) >= 0.19
+    # Measured where the server sees them, so scheduling noise under load can
+    # shorten a gap a little; without the limit the gaps are a few milliseconds.
+    assert min(gaps) >= 0.12
