@@ -29,7 +29,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests eval bench
 
 eval: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,eval]'
 	$(BIN)/python eval/extraction.py
+	$(BIN)/python eval/stories.py
 	$(BIN)/python eval/dedup.py
 
 bench: $(STAMP)
