@@ -85,3 +85,42 @@ def test_cli_lists_and_shows_stories(store_url: str, tmp_path: Path) -> None:
         run("stories", "--since", "2026-03-18", "--store", store_url, "--json").stdout
     )
     assert since and all(s["updated"] >= "2026-03-18" for s in since)
+
+
+def test_odd_articles_still_get_a_story_decision(tmp_path: Path) -> None:
+    from newsloom.types import Page
+
+    body = "Der Stadtrat von Velmora hat am Dienstag die Sanierung der Hafenbrücke beschlossen. "
+    paragraph = "The harbour board met again to discuss the ferry timetable and the budget. "
+    pages = [
+        Page(
+            source="german.txt",
+            body=(f"Hafenbrücke wird saniert\n\n{body * 5}").encode(),
+            kind="text",
+        ),
+        Page(
+            source="huge.txt",
+            body=("Harbour board budget\n\n" + (paragraph * 60 + "\n\n") * 1000).encode(),
+            kind="text",
+        ),
+        Page(
+            source="too-big.txt",
+            body=("Harbour board budget\n\n" + (paragraph * 60 + "\n\n") * 2300).encode(),
+            kind="text",
+        ),
+        Page(
+            source="undated.txt", body=f"Ferry timetable\n\n{paragraph * 3}".encode(), kind="text"
+        ),
+    ]
+    assert len(pages[1].body) > 4_000_000 and len(pages[2].body) > 10_000_000
+    with open_store(f"sqlite:///{tmp_path / 'odd.db'}") as store:
+        report = Pipeline(store).ingest_pages(pages)
+        # Past the extraction limit the reason is given and the rest goes on.
+        assert [(f.source, f.error) for f in report.failures] == [
+            ("too-big.txt", "ExtractionError")
+        ]
+        assert "too long" in report.failures[0].reason
+        ids = report.article_ids
+        assert len(ids) == 3
+        assert set(store.stories_of(ids)) == set(ids)
+        assert store.articles_without_story() == []
