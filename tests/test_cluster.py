@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from factories import make_article
 from newsloom.cluster import (
     ClusterParams,
     Featurizer,
@@ -50,19 +51,8 @@ T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 
 
 def art(ident: str, title: str, body: str, hours: float = 0) -> Article:
-    return Article(
-        id=ident * 4,
-        url=None,
-        canonical_url=None,
-        site_name=None,
-        title=title,
-        authors=[],
-        published=T0 + timedelta(hours=hours),
-        date_source=None,
-        language="en",
-        paragraphs=[body],
-        word_count=len(body.split()),
-        read_minutes=1,
+    return make_article(
+        ident * 4, title=title, paragraphs=[body], published=T0 + timedelta(hours=hours)
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import make_article
 from newsloom.dedup import (
     DedupConfig,
     Deduplicator,
@@ -50,19 +51,12 @@ OTHER_REPORT = [
 
 
 def article(article_id: str, paragraphs: list[str]) -> Article:
-    return Article(
-        id=article_id,
-        url=f"https://news.example/{article_id}",
-        canonical_url=None,
-        site_name="Example",
+    return make_article(
+        article_id,
         title="Council backs new bridge",
-        authors=[],
-        published=None,
-        date_source=None,
-        language="en",
         paragraphs=paragraphs,
-        word_count=sum(len(p.split()) for p in paragraphs),
-        read_minutes=1,
+        url=f"https://news.example/{article_id}",
+        site_name="Example",
     )
 
 

@@ -11,25 +11,13 @@ import json
 import numpy as np
 import pytest
 
+from factories import make_article
 from newsloom.features import embed, entities, terms
 from newsloom.types import Article
 
 
 def article(title: str | None, paragraphs: list[str]) -> Article:
-    return Article(
-        id="a1",
-        url=None,
-        canonical_url=None,
-        site_name=None,
-        title=title,
-        authors=[],
-        published=None,
-        date_source=None,
-        language="en",
-        paragraphs=paragraphs,
-        word_count=sum(len(p.split()) for p in paragraphs),
-        read_minutes=1,
-    )
+    return make_article("a1", title=title, paragraphs=paragraphs)
 
 
 # --- embeddings ----------------------------------------------------------------------

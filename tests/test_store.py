@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import factories
 from newsloom.errors import StoreError
 from newsloom.settings import Settings
 from newsloom.store import SQLiteStore, Store, open_store
@@ -28,26 +29,17 @@ def make_article(
     published: datetime | None = T0,
     **changes: object,
 ) -> Article:
-    if paragraphs is None:
-        paragraphs = [
-            "The city council voted on Tuesday to fund a new bridge over the river.",
-            "Construction should start next spring, officials said.",
-        ]
-    article = Article(
-        id=article_id,
-        url=f"https://news.example/{article_id}",
-        canonical_url=f"https://news.example/c/{article_id}",
-        site_name="Example News",
-        title=title,
-        authors=["Ada Writer"],
-        published=published,
-        date_source="meta",
-        language="en",
-        paragraphs=paragraphs,
-        word_count=sum(len(p.split()) for p in paragraphs),
-        read_minutes=1,
+    fields: dict[str, object] = {
+        "url": f"https://news.example/{article_id}",
+        "canonical_url": f"https://news.example/c/{article_id}",
+        "site_name": "Example News",
+        "authors": ["Ada Writer"],
+        "date_source": "meta",
+    }
+    fields.update(changes)
+    return factories.make_article(
+        article_id, title=title, paragraphs=paragraphs, published=published, **fields
     )
-    return replace(article, **changes)
 
 
 @pytest.fixture
