@@ -87,7 +87,8 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2-int8"
 
 # Both models were trained on sequences of at most 128 word pieces; a title and
 # a ~100-word lead fill that.  Measured on the story sets: 256 pieces and 200
-# words cost 2-4 times as much and scored no better; 60 words scored lower.
+# words cost 2-4 times as much and scored no better on ECB+ or NeuS; 60 words
+# scored lower.
 MAX_TOKENS = 128
 BATCH_SIZE = 32
 LEAD_WORDS = 100
