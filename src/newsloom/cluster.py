@@ -52,9 +52,11 @@ _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC"}
 
 @dataclass(slots=True, frozen=True)
 class ClusterParams:
-    """Weights and thresholds; the defaults were chosen on ECB+ (docs/quality.md)."""
+    """Weights and thresholds, chosen with the MiniLM-L6 embedder on ECB+, NeuS and
+    BASIL together (docs/quality.md, "Stories"): the best balance across the three,
+    not the best on any one."""
 
-    join_threshold: float = 0.4
+    join_threshold: float = 0.5
     merge_threshold: float = 0.75
     w_embedding: float = 0.6
     w_terms: float = 0.3
