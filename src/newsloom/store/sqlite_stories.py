@@ -131,13 +131,21 @@ class SQLiteStoryIndex:
         since = active_since.isoformat()
         undated = EPOCH.isoformat()
         hits: Counter[str] = Counter()
+        # Two range probes (active stories, undated stories) rather than an OR,
+        # which would make SQLite read every row of the key, quiet stories too.
         with self._reading("finding candidate stories") as conn:
             for key in dict.fromkeys(keys):
-                for (story_id,) in conn.execute(
-                    "SELECT story_id FROM story_keys WHERE key = ?"
-                    " AND (updated >= ? OR updated = ?) ORDER BY updated DESC LIMIT ?",
-                    (key, since, undated, per_key),
-                ):
+                rows = conn.execute(
+                    "SELECT story_id FROM story_keys WHERE key = ? AND updated >= ?"
+                    " ORDER BY updated DESC LIMIT ?",
+                    (key, since, per_key),
+                ).fetchall()
+                if since > undated:
+                    rows += conn.execute(
+                        "SELECT story_id FROM story_keys WHERE key = ? AND updated = ? LIMIT ?",
+                        (key, undated, per_key),
+                    ).fetchall()
+                for (story_id,) in rows:
                     hits[story_id] += 1
         # Stories changed in this batch are not in the table yet.
         wanted = set(keys)
@@ -396,8 +404,8 @@ class SQLiteStoryMixin:
             return [
                 r[0]
                 for r in conn.execute(
-                    "SELECT a.id FROM articles a LEFT JOIN story_members m ON m.article_id = a.id"
-                    " WHERE m.article_id IS NULL ORDER BY a.pk LIMIT ?",
+                    "SELECT a.id FROM pending_story p JOIN articles a ON a.id = p.article_id"
+                    " ORDER BY a.pk LIMIT ?",
                     (limit,),
                 )
             ]
@@ -410,6 +418,7 @@ class SQLiteStoryMixin:
                 "cluster_counters",
             ):  # fmt: skip
                 conn.execute(f"DELETE FROM {table}")
+            conn.execute("INSERT OR IGNORE INTO pending_story SELECT id FROM articles")
 
     def iter_article_ids(self) -> Iterator[str]:
         """Every stored article id in the order they were first stored."""
