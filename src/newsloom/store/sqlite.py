@@ -1048,8 +1048,10 @@ class SQLiteStore(SQLiteStoryMixin):
         with self._reading("finding articles to fingerprint") as conn:
             rows = conn.execute(
                 """
+                -- CROSS JOIN keeps the small queue as the outer loop; with a plain
+                -- JOIN SQLite scans all articles to honour ORDER BY a.pk.
                 SELECT a.id FROM pending_dedup AS p
-                JOIN articles AS a ON a.id = p.article_id
+                CROSS JOIN articles AS a ON a.id = p.article_id
                 LEFT JOIN fingerprints AS f ON f.article_id = a.id
                 WHERE f.article_id IS NULL OR f.content_sha256 != a.content_sha256
                 ORDER BY a.pk LIMIT ?

@@ -404,7 +404,8 @@ class SQLiteStoryMixin:
             return [
                 r[0]
                 for r in conn.execute(
-                    "SELECT a.id FROM pending_story p JOIN articles a ON a.id = p.article_id"
+                    # CROSS JOIN: the queue drives the loop (see articles_without_fingerprints).
+                    "SELECT a.id FROM pending_story p CROSS JOIN articles a ON a.id = p.article_id"
                     " ORDER BY a.pk LIMIT ?",
                     (limit,),
                 )
