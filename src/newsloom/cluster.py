@@ -19,7 +19,6 @@ same: story ids derive from the first article's id.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from newsloom.features.terms import DocumentFrequencies, cosine, tfidf, top_terms
 from newsloom.types import Article
 
 __all__ = [
@@ -84,8 +84,8 @@ class ArticleFeatures:
 
     def keys(self, params: ClusterParams) -> list[str]:
         """Index keys: entities and the highest-weighted terms."""
-        top = sorted(self.terms.items(), key=lambda kv: (-kv[1], kv[0]))[: params.index_terms]
-        return [f"e:{e}" for e in self.entities] + [f"t:{t}" for t, _ in top]
+        top = top_terms(self.terms, params.index_terms)
+        return [f"e:{e}" for e in self.entities] + [f"t:{t}" for t in top]
 
 
 @dataclass(slots=True)
@@ -220,25 +220,6 @@ def _normalised(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm else vector
 
 
-def _sparse_cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(w * b.get(t, 0.0) for t, w in a.items())
-    na = math.sqrt(sum(w * w for w in a.values()))
-    nb = math.sqrt(sum(w * w for w in b.values()))
-    return dot / (na * nb) if na and nb else 0.0
-
-
-def _tfidf(counts: Counter[str], df: dict[str, int], documents: int) -> dict[str, float]:
-    # Smoothed IDF, as scikit-learn's default: unseen terms are the most specific.
-    weights = {
-        t: (1 + math.log(c)) * (math.log((1 + documents) / (1 + df.get(t, 0))) + 1)
-        for t, c in counts.items()
-    }
-    norm = math.sqrt(sum(w * w for w in weights.values()))
-    return {t: w / norm for t, w in weights.items()} if norm else {}
-
-
 class OnlineClusterer:
     """Assigns articles to stories one at a time."""
 
@@ -249,7 +230,7 @@ class OnlineClusterer:
     def _score(self, item: ArticleFeatures, story: StoryState) -> Decision:
         p = self.params
         emb = float(np.dot(item.embedding, _normalised(story.centroid)))
-        terms = _sparse_cosine(item.terms, story.terms)
+        terms = cosine(item.terms, story.terms)
         shared = [e for e in item.entities if story.entities.get(e)]
         ents = len(shared) / len(item.entities) if item.entities else 0.0
         score = p.w_embedding * emb + p.w_terms * terms + p.w_entities * ents
@@ -386,7 +367,7 @@ def featurize(
                 title=article.title or lead[:120],
                 published=article.published,
                 embedding=np.asarray(vector, dtype=np.float32),
-                terms=_tfidf(counts, df, documents),
+                terms=tfidf(counts.elements(), DocumentFrequencies(documents, Counter(df))),
                 entities=names,
             )
         )
