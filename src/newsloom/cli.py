@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -63,6 +63,11 @@ def _settings(config: Path | None = None, **overrides: Any) -> Settings:
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _not_found(kind: str, ident: str, store_url: str) -> NoReturn:
+    err.print(f"newsloom: no {kind} {ident!r} in {escape(store_url)}")
+    raise typer.Exit(1)
 
 
 def _report_failures(failures: list[Failure]) -> None:
@@ -271,8 +276,7 @@ def show_article(
         article = opened.get_article(article_id)
         versions = opened.versions(article.id) if article else []
     if article is None:
-        err.print(f"newsloom: no article {article_id!r} in {escape(opened.url)}")
-        raise typer.Exit(1)
+        _not_found("article", article_id, opened.url)
     if as_json:
         _print_json(article.to_dict() | {"versions": len(versions)})
     else:
@@ -367,8 +371,7 @@ def show_story(
     with _open(store, settings) as opened:
         story = opened.get_story(story_id)
         if story is None:
-            err.print(f"newsloom: no story {story_id!r} in {escape(opened.url)}")
-            raise typer.Exit(1)
+            _not_found("story", story_id, opened.url)
         members = {m.article_id: m for m in opened.story_members(story.id)}
         entries = []
         groups: dict[str, list[str]] = {}

@@ -18,27 +18,15 @@ from newsloom.errors import ExtractionError
 from newsloom.extract.citations import find_attributions, link_citations
 from newsloom.extract.draft import Draft
 from newsloom.extract.encoding import decode, repair_mojibake
+from newsloom.read.sniff import is_html
 from newsloom.settings import Settings
 from newsloom.types import Article, Citation, Page, Repair
 
-__all__ = ["article_id", "build", "canonicalise_url", "extract", "looks_like_html"]
+__all__ = ["article_id", "build", "canonicalise_url", "extract"]
 
-_MARKUP = re.compile(
-    rb"<(?:!doctype\s+html|html|head|body|article|div|p|br|meta|title|span|section|main)\b", re.I
-)
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid")
 _MAX_CHARS = 5_000_000
 _AUTHOR_SEPARATORS = re.compile(r";|\s+and\s+|\s*&\s*")
-
-
-def looks_like_html(data: bytes | str) -> bool:
-    """True when the first 8 KB hold HTML tags; plain text with a stray "<" is not HTML."""
-    head = data[:8192]
-    if isinstance(head, str):
-        head = head.encode("utf-8", errors="ignore")
-    return len(_MARKUP.findall(head)) >= 2 or head.lstrip()[:15].lower().startswith(
-        b"<!doctype html"
-    )
 
 
 def canonicalise_url(url: str | None) -> str | None:
@@ -210,7 +198,7 @@ def _extract_decoded(
 ) -> Article:
     if len(text) > _MAX_CHARS:
         raise ExtractionError(f"page too long to extract ({len(text):,} characters)", page.source)
-    kind = kind or ("html" if looks_like_html(text) else "text")
+    kind = kind or ("html" if is_html(text) else "text")
     try:
         if kind == "html":
             from newsloom.extract.html import extract_html

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 
+from newsloom.types import Repair
+
 __all__ = [
+    "furniture_repair",
     "is_breadcrumb",
     "is_footer_heading",
     "is_inline_chrome",
@@ -99,6 +102,11 @@ def is_inline_chrome(line: str) -> bool:
     if len(text.split()) > 40:
         return False
     return bool(_INLINE.match(text) or _PROMO_LINE.match(text) or _SOCIAL_LINE.match(text))
+
+
+def furniture_repair(lines: list[str]) -> Repair:
+    """The repair record listing the furniture lines taken out of a page."""
+    return Repair("chrome", "site furniture removed: " + " | ".join(lines)[:300], len(lines))
 
 
 def is_breadcrumb(line: str) -> bool:

@@ -123,11 +123,5 @@ def clean_blocks(
 
     removed = [b.text for i, b in enumerate(blocks) if not keep[i] and i != headline]
     if removed:
-        repairs.append(
-            Repair(
-                "chrome",
-                "site furniture removed: " + " | ".join(removed)[:300],
-                len(removed),
-            )
-        )
+        repairs.append(chrome.furniture_repair(removed))
     return keep, removed, repairs

@@ -267,13 +267,7 @@ def extract_text(text: str, *, title: str | None = None) -> Draft:
             Repair("duplicate_title", "repeated headline removed from the text", duplicates)
         )
     if chrome_lines:
-        repairs.append(
-            Repair(
-                "chrome",
-                "site furniture removed: " + " | ".join(chrome_lines)[:300],
-                len(chrome_lines),
-            )
-        )
+        repairs.append(chrome.furniture_repair(chrome_lines))
     if references:
         repairs.append(Repair("reference", "reference lines moved to citations", len(references)))
 

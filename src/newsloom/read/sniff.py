@@ -161,13 +161,17 @@ def _classify_text(text: str, name: str) -> str:
         markup = _markup_kind(text)
         if markup is not None:
             return markup
-    if _HTML_STRUCTURE.search(text[: _BINARY_WINDOW * 4]):
-        return "html"
-    tags = _HTML_TAG.findall(text[: _BINARY_WINDOW * 4])
+    return "html" if is_html(text) else "text"
+
+
+def is_html(text: str) -> bool:
+    """Web-page markup, as opposed to prose with a stray tag in it."""
+    window = text[: _BINARY_WINDOW * 4]
+    if _HTML_STRUCTURE.search(window):
+        return True
+    tags = _HTML_TAG.findall(window)
     # A few stray "<b>" in prose are not a page; several distinct tags are.
-    if len(tags) >= 3 and len({t.split()[0].strip("</>").lower() for t in tags}) >= 2:
-        return "html"
-    return "text"
+    return len(tags) >= 3 and len({t.split()[0].strip("</>").lower() for t in tags}) >= 2
 
 
 def _json_kind(text: str, name: str) -> str | None:
