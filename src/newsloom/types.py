@@ -234,3 +234,104 @@ class Story:
             "updated": self.updated.isoformat() if self.updated else None,
             "merged_from": list(self.merged_from),
         }
+
+
+Relation = Literal["duplicate", "near_copy", "rewrite", "summary", "quotes", "independent"]
+ConflictKind = Literal["number", "duration", "date", "place", "person", "quote", "negation"]
+
+
+@dataclass(slots=True, frozen=True)
+class Passage:
+    """Text two articles share: character spans into each one's ``Article.text``.
+
+    ``kind`` says how the match was found: ``verbatim`` (same words),
+    ``fuzzy`` (a few words changed), ``paraphrase`` (same meaning, other
+    words, found by embeddings) or ``quote`` (only quoted speech is shared).
+    """
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    a_text: str
+    b_text: str
+    score: float
+    kind: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": {"start": self.a_start, "end": self.a_end, "text": self.a_text},
+            "b": {"start": self.b_start, "end": self.b_end, "text": self.b_text},
+            "score": round(self.score, 4),
+            "kind": self.kind,
+        }
+
+
+@dataclass(slots=True)
+class Provenance:
+    """How ``derived_id`` relates to ``source_id``.
+
+    For ``independent`` pairs there is no direction: ``source_id`` is only the
+    earlier of the two and ``directed`` is False.  ``spans`` are passages with
+    side ``a`` in the derived article and side ``b`` in the source.
+    """
+
+    derived_id: str
+    source_id: str
+    relation: Relation
+    score: float
+    attributed: bool
+    spans: list[Passage] = field(default_factory=list)
+    directed: bool = True
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "derived_id": self.derived_id,
+            "source_id": self.source_id,
+            "relation": self.relation,
+            "score": round(self.score, 4),
+            "attributed": self.attributed,
+            "directed": self.directed,
+            "spans": [p.to_dict() for p in self.spans],
+            "evidence": dict(self.evidence),
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class ConflictSide:
+    """One side of a conflict: the full sentence as it reads in the clean text."""
+
+    article_id: str
+    sentence: str
+    start: int = 0
+    end: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "sentence": self.sentence,
+            "span": [self.start, self.end],
+        }
+
+
+@dataclass(slots=True)
+class Conflict:
+    """A fact two sources state differently."""
+
+    kind: ConflictKind
+    a: ConflictSide
+    b: ConflictSide
+    explanation: str
+    confidence: float
+    story_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "explanation": self.explanation,
+            "confidence": round(self.confidence, 3),
+            "story_id": self.story_id,
+        }

@@ -60,3 +60,28 @@ def load_ground_truth() -> dict[str, Any]:
     """The parsed ``ground_truth.json``; see README.md for its fields."""
     text = files(__name__).joinpath("ground_truth.json").read_text(encoding="utf-8")
     return json.loads(text)
+
+
+def demo_articles() -> dict[str, Any]:
+    """Every demo document extracted by newsloom, keyed as the ground truth keys it.
+
+    Files are keyed by their path under the corpus folder, feed items, archive
+    records and JSONL entries by their URL.  Raises if a document fails to
+    extract, since the corpus is meant to be clean input.
+    """
+    from newsloom.pipeline import extract_pages
+    from newsloom.read import read_sources
+    from newsloom.settings import Settings
+    from newsloom.types import Article
+
+    corpus = corpus_path()
+    by_key: dict[str, Article] = {}
+    for item in extract_pages(read_sources([str(corpus)], Settings()), Settings()):
+        if not isinstance(item, Article):
+            raise RuntimeError(f"demo document failed to extract: {item.source}: {item.reason}")
+        source = Path(item.source.split("#")[0])
+        key = source.relative_to(corpus).as_posix() if source.is_absolute() else item.source
+        by_key[key] = item
+        if item.url:
+            by_key[item.url] = item
+    return {key: by_key[key] for key in load_ground_truth()["documents"]}
