@@ -45,6 +45,9 @@ class Settings:
     words_per_minute: int = 230
     # Stories: a story takes no new article after this many days without one.
     story_quiet_days: float = 7.0
+    # Provenance and cross-checks compare every pair of a story's articles, so
+    # only this many (the earliest published) are analysed in a large story.
+    analysis_max_articles: int = 60
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags)."""

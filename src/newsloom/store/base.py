@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Literal, Protocol, runtime_checkable
 
-from newsloom.types import Article, Failure
+from newsloom.types import Article, Conflict, Failure, Provenance, Story, StoryMember
 
 __all__ = [
     "ArticleVersion",
@@ -215,6 +215,43 @@ class Store(Protocol):
     def articles_without_fingerprints(self, *, limit: int = 500) -> list[str]:
         """Stored articles whose current version has no fingerprint yet."""
         ...
+
+    # -- stories -------------------------------------------------------------
+
+    def get_story(self, story_id: str) -> Story | None:
+        """A story by id or unique prefix; a merged-away id leads to its survivor."""
+        ...
+
+    def iter_stories(
+        self, *, since: datetime | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Story]:
+        """Live stories, most recently updated first."""
+        ...
+
+    def story_members(self, story_id: str) -> list[StoryMember]: ...
+
+    def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]: ...
+
+    # -- story analysis: provenance and conflicts ---------------------------
+
+    def stories_to_analyse(self, limit: int = 100) -> list[str]:
+        """Live stories whose articles changed since their last analysis."""
+        ...
+
+    def put_story_analysis(
+        self,
+        story_id: str,
+        provenance: Sequence[Provenance],
+        conflicts: Sequence[Conflict],
+        *,
+        members: int,
+    ) -> None:
+        """Replace a story's provenance edges and conflicts in one transaction."""
+        ...
+
+    def story_provenance(self, story_id: str) -> list[Provenance]: ...
+
+    def story_conflicts(self, story_id: str) -> list[Conflict]: ...
 
     def close(self) -> None: ...
 

@@ -34,6 +34,7 @@ from newsloom.store.base import (
     utc_text,
 )
 from newsloom.store.migrations import Migration, latest_version, pending
+from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SQLiteAnalysisMixin
 from newsloom.store.sqlite_stories import STORY_SCHEMA, SQLiteStoryMixin
 from newsloom.types import Article, Failure
 
@@ -256,6 +257,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX story_members_seq ON story_members (seq)",
         ),
     ),
+    Migration(
+        version=5,
+        description="story analysis: provenance edges, conflicts and a queue of stories to analyse",
+        statements=ANALYSIS_SCHEMA,
+    ),
 )
 
 _ARTICLE_COLUMNS = (
@@ -356,7 +362,7 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class SQLiteStore(SQLiteStoryMixin):
+class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin):
     """The ``Store`` protocol on a single SQLite file (or ``:memory:``).
 
     One connection per store object, shared between threads under a lock; open

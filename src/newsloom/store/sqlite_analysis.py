@@ -1,0 +1,250 @@
+"""Story analysis in SQLite: each story's provenance edges and conflicts.
+
+A story is analysed as a whole (``trace_story`` then ``check_story``), so its
+rows are replaced together in one transaction.  Triggers queue a story in
+``pending_analysis`` whenever an article joins it, moves into it by a merge or
+changes its text, so an ingest run only re-analyses the stories it touched and
+a crash between clustering and analysis is repaired by the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+
+from newsloom.types import Conflict, ConflictSide, Passage, Provenance
+
+__all__ = ["ANALYSIS_SCHEMA", "SQLiteAnalysisMixin"]
+
+ANALYSIS_SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE provenance (
+        story_id TEXT NOT NULL,
+        derived_id TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        relation TEXT NOT NULL CHECK (relation IN
+            ('duplicate', 'near_copy', 'rewrite', 'summary', 'quotes', 'independent')),
+        score REAL NOT NULL,
+        attributed INTEGER NOT NULL,
+        directed INTEGER NOT NULL,
+        data TEXT NOT NULL CHECK (json_valid(data)),
+        PRIMARY KEY (story_id, derived_id, source_id)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX provenance_derived ON provenance (derived_id)",
+    "CREATE INDEX provenance_source ON provenance (source_id)",
+    """
+    CREATE TABLE conflicts (
+        story_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        a_article TEXT NOT NULL,
+        b_article TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        data TEXT NOT NULL CHECK (json_valid(data)),
+        PRIMARY KEY (story_id, seq)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX conflicts_a ON conflicts (a_article)",
+    "CREATE INDEX conflicts_b ON conflicts (b_article)",
+    """
+    CREATE TABLE story_analysis (
+        story_id TEXT PRIMARY KEY,
+        members INTEGER NOT NULL,
+        analysed_at TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE TABLE pending_analysis (story_id TEXT PRIMARY KEY) WITHOUT ROWID",
+    # Every live story with two or more articles needs a first analysis.
+    "INSERT INTO pending_analysis SELECT id FROM stories WHERE merged_into IS NULL AND size > 1",
+    """
+    CREATE TRIGGER story_members_pending_analysis AFTER INSERT ON story_members BEGIN
+        INSERT OR IGNORE INTO pending_analysis (story_id) VALUES (new.story_id);
+    END
+    """,
+    """
+    CREATE TRIGGER story_members_moved_pending_analysis AFTER UPDATE OF story_id
+    ON story_members WHEN new.story_id IS NOT old.story_id BEGIN
+        INSERT OR IGNORE INTO pending_analysis (story_id) VALUES (new.story_id);
+    END
+    """,
+    """
+    CREATE TRIGGER articles_changed_pending_analysis AFTER UPDATE OF content_sha256
+    ON articles WHEN new.content_sha256 IS NOT old.content_sha256 BEGIN
+        INSERT OR IGNORE INTO pending_analysis (story_id)
+        SELECT story_id FROM story_members WHERE article_id = new.id;
+    END
+    """,
+    # A story merged away or deleted (recluster) takes its analysis with it.
+    """
+    CREATE TRIGGER stories_merged_drop_analysis AFTER UPDATE OF merged_into ON stories
+    WHEN new.merged_into IS NOT NULL BEGIN
+        DELETE FROM provenance WHERE story_id = new.id;
+        DELETE FROM conflicts WHERE story_id = new.id;
+        DELETE FROM story_analysis WHERE story_id = new.id;
+        DELETE FROM pending_analysis WHERE story_id = new.id;
+    END
+    """,
+    """
+    CREATE TRIGGER stories_deleted_drop_analysis AFTER DELETE ON stories BEGIN
+        DELETE FROM provenance WHERE story_id = old.id;
+        DELETE FROM conflicts WHERE story_id = old.id;
+        DELETE FROM story_analysis WHERE story_id = old.id;
+        DELETE FROM pending_analysis WHERE story_id = old.id;
+    END
+    """,
+)
+
+Connect = Callable[[str], AbstractContextManager[sqlite3.Connection]]
+
+
+def _passage(data: dict) -> Passage:
+    return Passage(
+        a_start=data["a"]["start"],
+        a_end=data["a"]["end"],
+        b_start=data["b"]["start"],
+        b_end=data["b"]["end"],
+        a_text=data["a"]["text"],
+        b_text=data["b"]["text"],
+        score=float(data["score"]),
+        kind=data["kind"],
+    )
+
+
+def _side(data: dict) -> ConflictSide:
+    start, end = data.get("span") or (0, 0)
+    return ConflictSide(data["article_id"], data["sentence"], int(start), int(end))
+
+
+class SQLiteAnalysisMixin:
+    """Provenance and conflict reads and writes for ``SQLiteStore``."""
+
+    _reading: Connect
+    _transaction: Connect
+
+    def stories_to_analyse(self, limit: int = 100) -> list[str]:
+        """Live stories whose articles changed since their last analysis."""
+        with self._reading("finding stories to analyse") as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    "SELECT p.story_id FROM pending_analysis p"
+                    " JOIN stories s ON s.id = p.story_id AND s.merged_into IS NULL"
+                    " ORDER BY p.story_id LIMIT ?",
+                    (limit,),
+                )
+            ]
+
+    def put_story_analysis(
+        self,
+        story_id: str,
+        provenance: Sequence[Provenance],
+        conflicts: Sequence[Conflict],
+        *,
+        members: int,
+    ) -> None:
+        """Replace a story's provenance and conflicts in one transaction."""
+        now = datetime.now(UTC).isoformat()
+        with self._transaction("saving a story analysis") as conn:
+            conn.execute("DELETE FROM provenance WHERE story_id = ?", (story_id,))
+            conn.execute("DELETE FROM conflicts WHERE story_id = ?", (story_id,))
+            conn.executemany(
+                "INSERT OR REPLACE INTO provenance (story_id, derived_id, source_id, relation,"
+                " score, attributed, directed, data) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        story_id,
+                        edge.derived_id,
+                        edge.source_id,
+                        edge.relation,
+                        float(edge.score),
+                        int(edge.attributed),
+                        int(edge.directed),
+                        json.dumps(
+                            {
+                                "spans": [p.to_dict() for p in edge.spans],
+                                "evidence": edge.evidence,
+                            },
+                            ensure_ascii=False,
+                        ),
+                    )
+                    for edge in provenance
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO conflicts (story_id, seq, kind, a_article, b_article, confidence,"
+                " data) VALUES (?,?,?,?,?,?,?)",
+                [
+                    (
+                        story_id,
+                        seq,
+                        conflict.kind,
+                        conflict.a.article_id,
+                        conflict.b.article_id,
+                        float(conflict.confidence),
+                        json.dumps(conflict.to_dict(), ensure_ascii=False),
+                    )
+                    for seq, conflict in enumerate(conflicts)
+                ],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO story_analysis (story_id, members, analysed_at)"
+                " VALUES (?,?,?)",
+                (story_id, members, now),
+            )
+            conn.execute("DELETE FROM pending_analysis WHERE story_id = ?", (story_id,))
+
+    def story_provenance(self, story_id: str) -> list[Provenance]:
+        with self._reading("reading provenance") as conn:
+            rows = conn.execute(
+                "SELECT derived_id, source_id, relation, score, attributed, directed, data"
+                " FROM provenance WHERE story_id = ? ORDER BY derived_id, source_id",
+                (story_id,),
+            ).fetchall()
+        out = []
+        for row in rows:
+            data = json.loads(row[6])
+            out.append(
+                Provenance(
+                    derived_id=row[0],
+                    source_id=row[1],
+                    relation=row[2],
+                    score=float(row[3]),
+                    attributed=bool(row[4]),
+                    directed=bool(row[5]),
+                    spans=[_passage(p) for p in data.get("spans", [])],
+                    evidence=data.get("evidence", {}),
+                )
+            )
+        return out
+
+    def story_conflicts(self, story_id: str) -> list[Conflict]:
+        with self._reading("reading conflicts") as conn:
+            rows = conn.execute(
+                "SELECT data FROM conflicts WHERE story_id = ? ORDER BY seq", (story_id,)
+            ).fetchall()
+        out = []
+        for (raw,) in rows:
+            data = json.loads(raw)
+            out.append(
+                Conflict(
+                    kind=data["kind"],
+                    a=_side(data["a"]),
+                    b=_side(data["b"]),
+                    explanation=data["explanation"],
+                    confidence=float(data["confidence"]),
+                    story_id=story_id,
+                )
+            )
+        return out
+
+    def story_analysed_at(self, story_id: str) -> datetime | None:
+        """When the story was last analysed, or None if it never was."""
+        with self._reading("reading a story analysis") as conn:
+            row = conn.execute(
+                "SELECT analysed_at FROM story_analysis WHERE story_id = ?", (story_id,)
+            ).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
