@@ -20,6 +20,7 @@ __all__ = [
     "parse_read_more",
     "parse_reference",
     "parse_summary_by",
+    "registered_host",
 ]
 
 _SUMMARY_BY = re.compile(
@@ -193,7 +194,8 @@ def find_attributions(paragraphs: list[str]) -> list[Citation]:
     return list(found.values())
 
 
-def _registered_host(url: str | None) -> str | None:
+def registered_host(url: str | None) -> str | None:
+    """The outlet part of a URL's host ("bbc.co.uk", "washingtonpost.com"), or None."""
     host = (urlsplit(url).hostname or "").lower() if url else ""
     host = host.removeprefix("www.")
     if not host:
@@ -207,11 +209,11 @@ def _registered_host(url: str | None) -> str | None:
 
 def link_citations(links: list[Link], page_url: str | None) -> list[Citation]:
     """Links from the article body to other sites, one per target URL."""
-    own = _registered_host(page_url)
+    own = registered_host(page_url)
     seen: set[str] = set()
     out: list[Citation] = []
     for link in links:
-        host = _registered_host(link.href)
+        host = registered_host(link.href)
         if not host or host == own or link.href in seen:
             continue
         if not link.href.startswith(("http://", "https://")):
