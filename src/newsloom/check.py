@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -58,6 +59,9 @@ class CheckParams:
     # sentences that are near-rewrites of each other.
     number_similarity: float = 0.6
     duration_similarity: float = 0.5
+    # Enough when both durations qualify the same noun ("two-day visit",
+    # "three-day visit"): the noun says what lasted, the sentence may differ.
+    headed_similarity: float = 0.4
     date_similarity: float = 0.7
     place_similarity: float = 0.8
     negation_similarity: float = 0.85
@@ -113,6 +117,7 @@ class _Sentence:
     negations: int
     phases: frozenset[str]
     words: set[str]
+    heads: set[str] = field(default_factory=set)
     speaker: str | None = None
 
 
@@ -142,11 +147,30 @@ def _analyse(article: Article, embedder: Any, nlp: Any) -> _Analysis:
                 words=set(tokenize(s.text)),
             )
         )
+        sentences[-1].heads = {h for q in sentences[-1].quantities for h in _heads(s.text, q)}
     vectors = embedder.embed([s.text for s in sentences]) if embedder else None
     analysis = _Analysis(article, sentences, vectors)
     if nlp is not None:
         _add_persons(analysis, nlp)
     return analysis
+
+
+_HEAD_AFTER = re.compile(
+    r"^(?:-long)?\s+(?:of\s+)?(?:the\s+|a\s+|an\s+)?([\w’'-]+)(?:\s+([\w’'-]+))?"
+)
+
+
+def _heads(text: str, q: Quantity) -> set[str]:
+    """The noun a duration qualifies: "two-day visit", "48 hours of rain"."""
+    if q.dimension != "time":
+        return set()
+    after = text[q.end :]
+    if not q.compound and not re.match(r"^\s*of\b", after):
+        return set()
+    m = _HEAD_AFTER.match(after)
+    if not m:
+        return set()
+    return set(tokenize(" ".join(w for w in m.groups() if w)))
 
 
 _TITLES = re.compile(
@@ -223,11 +247,23 @@ def _containment(a: set[str], b: set[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-def _candidate_pairs(sims: np.ndarray, params: CheckParams) -> list[tuple[int, int, float]]:
-    """Sentence pairs worth comparing: above the floor and among each side's best partners."""
+def _candidate_pairs(
+    sims: np.ndarray, params: CheckParams, a: _Analysis | None = None, b: _Analysis | None = None
+) -> list[tuple[int, int, float]]:
+    """Sentence pairs worth comparing: above the floor and among each side's best partners.
+
+    Sentences whose durations qualify the same noun are paired at a lower floor.
+    """
     if sims.size == 0:
         return []
     keep: set[tuple[int, int]] = set()
+    if a is not None and b is not None:
+        timed_a = [s for s in a.sentences if s.heads]
+        timed_b = [s for s in b.sentences if s.heads]
+        for sa in timed_a:
+            for sb in timed_b:
+                if sims[sa.index, sb.index] >= params.headed_similarity and sa.heads & sb.heads:
+                    keep.add((sa.index, sb.index))
     k = params.partners
     for i in range(sims.shape[0]):
         for j in np.argsort(-sims[i])[:k]:
@@ -379,7 +415,20 @@ def _side(analysis: _Analysis, s: _Sentence) -> ConflictSide:
 
 
 def _outlet(article: Article) -> str:
-    return article.site_name or article.title or f"article {article.id}"
+    """How an explanation names a source: its outlet, else its web host."""
+    if article.site_name:
+        return article.site_name
+    url = article.canonical_url or article.url
+    host = urlsplit(url).hostname if url else None
+    return host.removeprefix("www.") if host else f"article {article.id[:12]}"
+
+
+def _shown(sentence: _Sentence, q: Quantity) -> str:
+    """The figure as a reader finds it: "two-day" is shown as "two-day recount"."""
+    if not q.compound:
+        return q.text
+    m = re.match(r"(?:-long)?\s+[\w’'-]+", sentence.text[q.end :])
+    return q.text + (m.group() if m else "")
 
 
 def _make(
@@ -409,7 +458,7 @@ def _pair_conflicts(
 ) -> list[_Found]:
     found: list[_Found] = []
     na, nb = _outlet(a.article), _outlet(b.article)
-    for i, j, sim in _candidate_pairs(sims, params):
+    for i, j, sim in _candidate_pairs(sims, params, a, b):
         sa, sb = a.sentences[i], b.sentences[j]
         occasion = _same_occasion(sa, sb)
         overlap = _containment(sa.words, sb.words)
@@ -422,14 +471,15 @@ def _pair_conflicts(
                         sa,
                         b,
                         sb,
-                        f"{na} gives {qa.text!r} where {nb} gives {qb.text!r} for the same "
-                        f"{_unit_label(qa)}; the two figures cannot both be right.",
+                        f"{na} gives {_shown(sa, qa)!r} where {nb} gives {_shown(sb, qb)!r} "
+                        f"for the same {_unit_label(qa)}; both cannot be right.",
                         0.45 + 0.5 * sim,
                         [f"{qa.unit}:{qa.low}-{qa.high}", f"{qb.unit}:{qb.low}-{qb.high}"],
                         story_id,
                     )
                 )
-        if occasion and sim >= params.duration_similarity:
+        headed = sim >= params.headed_similarity and bool(sa.heads & sb.heads)
+        if occasion and (sim >= params.duration_similarity or headed):
             for qa, qb in _quantity_conflicts(sa, sb, duration=True, params=params):
                 found.append(
                     _make(
@@ -438,8 +488,8 @@ def _pair_conflicts(
                         sa,
                         b,
                         sb,
-                        f"{na} says {qa.text!r} where {nb} says {qb.text!r} for how long "
-                        f"the same thing lasted.",
+                        f"{na} says {_shown(sa, qa)!r} where {nb} says {_shown(sb, qb)!r}: "
+                        f"the two reports disagree on how long it lasted.",
                         0.45 + 0.5 * sim,
                         [f"t:{qa.low}-{qa.high}", f"t:{qb.low}-{qb.high}"],
                         story_id,
@@ -519,8 +569,12 @@ def _unit_label(q: Quantity) -> str:
 def _name_variant(x: str, y: str, params: CheckParams) -> tuple[str, str] | None:
     """The differing tokens when two full names are spellings of one person."""
     tx, ty = fold(x).split(), fold(y).split()
-    if len(tx) < 2 or len(tx) != len(ty) or tx == ty:
-        return None
+    if (
+        len(tx) < 2
+        or len(tx) != len(ty)
+        or [_undouble(t) for t in tx] == [_undouble(t) for t in ty]
+    ):
+        return None  # equal up to diacritics or doubled letters (Zelenskyy, Zelensky)
     diff = [(k, p, q) for k, (p, q) in enumerate(zip(tx, ty, strict=True)) if p != q]
     if len(diff) != 1:
         return None
@@ -533,6 +587,10 @@ def _name_variant(x: str, y: str, params: CheckParams) -> tuple[str, str] | None
     if edits > params.name_max_edits or ratio < floor:
         return None
     return p, q
+
+
+def _undouble(word: str) -> str:
+    return re.sub(r"(.)\1+", r"\1", word)
 
 
 def _person_conflicts(

@@ -497,7 +497,10 @@ _MONTHS = {
     for name in names
 }
 _WD = r"(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-_MON = r"(?P<mon>january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+_MON = (
+    r"(?P<mon>january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+)
 _DATE = re.compile(
     rf"\b(?P<rel>last|next|this|on|until|till|from|since|by|before|after)?\s*"
     rf"(?:{_WD}(?:['’]s)?,?\s*)?"
