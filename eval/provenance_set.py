@@ -17,8 +17,9 @@ derives pages whose relation to the original is known by construction:
 
 and the pairs of genuinely independent reports of one event: two articles of
 one ECB+ sub-topic, and the outlets of one NeuS (AllSides) story.  Pairs whose
-word 5-shingle Jaccard is at least ``COPY_JACCARD`` are left out, because
-ECB+ holds one wire story as printed by several sites and those are copies.
+word 5-shingle Jaccard is at least ``COPY_JACCARD``, or where either carries
+``COPY_CONTAINMENT`` of the other's 8-word runs, are left out: ECB+ holds one
+wire story as printed by several sites, and those are copies, not independent.
 
 Each page gets an outlet, a URL and, by a seeded draw per pair, one of three
 dating scenarios: the derived page published later (``later``), the derived
@@ -48,6 +49,7 @@ MIN_WORDS = 150
 MIN_SENTENCES = 6
 NEUS_MIN_WORDS = 40
 COPY_JACCARD = 0.2
+COPY_CONTAINMENT = 0.15
 
 KIND_RELATION = {
     "verbatim": "duplicate",
@@ -264,6 +266,14 @@ def _shingles(doc: _Doc, k: int = 5) -> set[tuple[str, ...]]:
 def _jaccard(a: _Doc, b: _Doc) -> float:
     left, right = _shingles(a), _shingles(b)
     return len(left & right) / len(left | right) if left | right else 0.0
+
+
+def _shares_text(a: _Doc, b: _Doc) -> bool:
+    """Either carries a fair share of the other's 8-word runs: a wire story
+    printed by two sites, not two independent reports."""
+    left, right = _shingles(a, 8), _shingles(b, 8)
+    shared = len(left & right)
+    return shared >= COPY_CONTAINMENT * min(len(left), len(right))
 
 
 # --- page assembly -------------------------------------------------------------
@@ -560,7 +570,9 @@ def build_provenance_set(
         others = [
             d
             for d in by_group[original.group]
-            if d.key != original.key and _jaccard(d, original) < COPY_JACCARD
+            if d.key != original.key
+            and _jaccard(d, original) < COPY_JACCARD
+            and not _shares_text(d, original)
         ]
         for kind in KIND_RELATION:
             if kind == "independent":
@@ -599,7 +611,7 @@ def _independent_pairs(
                     continue
                 a, b = rng.sample(members, 2)
                 key = "|".join(sorted((a.key, b.key)))
-                if key in seen or _jaccard(a, b) >= COPY_JACCARD:
+                if key in seen or _jaccard(a, b) >= COPY_JACCARD or _shares_text(a, b):
                     continue
                 seen.add(key)
                 out.append(_independent(a, b, rng))

@@ -41,6 +41,7 @@ from newsloom.trace_align import (
     align_prepared,
     normalize,
     prepare,
+    word_grams,
 )
 from newsloom.types import Article, Passage, Provenance, Relation
 
@@ -66,14 +67,21 @@ class TraceParams:
     # A copy covers at least this share of the source; less is a summary.
     copy_source_coverage: float = 0.75
     # Duplicate: this share of the source covered verbatim, in order.
-    duplicate_verbatim: float = 0.95
+    duplicate_verbatim: float = 0.98
     duplicate_order: float = 0.95
-    # Near copy vs rewrite: share of aligned text that is not word for word.
-    rewrite_changed: float = 0.35
+    # Near copy vs rewrite: (2 x share of the aligned source's word 3-grams
+    # the derived page lacks + share of aligned sentences not word for word) / 3.
+    # A few edited sentences or a shuffle stay well below; spinning is above.
+    rewrite_changed: float = 0.17
     # A summary is not longer than this many times its source.
     summary_length: float = 1.1
-    # Shared quotations (in words) needed for a "quotes" relation.
+    # Shared quotations (in words) needed for a "quotes" relation when the
+    # derived page credits the source; without credit, two reports quoting one
+    # statement is normal, so much more is needed.
     quotes_min_words: int = 8
+    quotes_uncredited_words: int = 40
+    # Sentences (outside quotations) two related pages share at least.
+    related_passages: int = 2
     # Substantive sentences (used for "who adds more") have at least this many words.
     substantive_words: int = 8
     # Coverage difference that counts as one page containing the other.
@@ -290,14 +298,11 @@ class _PairView:
     text_a: float  # share of a aligned outside quotations
     text_b: float
     verbatim_b: float  # share of b carried word for word
-    changed: float  # share of aligned characters not word for word
+    changed: float  # share of the aligned source's word 3-grams a lacks
+    sentences_changed: float  # share of aligned sentences not word for word
     order: float
     quote_words: int
     length_ratio: float  # len(a) / len(b)
-
-
-def _is_exact(p: Passage) -> bool:
-    return p.kind == "verbatim" or (p.kind == "quote" and p.score >= 0.999)
 
 
 def _view(a: Prepared, b: Prepared, passages: list[Passage], params: TraceParams) -> _PairView:
@@ -307,9 +312,16 @@ def _view(a: Prepared, b: Prepared, passages: list[Passage], params: TraceParams
     text = [p for p in passages if p.kind != "quote"]
     text_a, _ = _covered(a, [(p.a_start, p.a_end) for p in text], words)
     text_b, _ = _covered(b, [(p.b_start, p.b_end) for p in text], words)
-    verbatim_b, _ = _covered(b, [(p.b_start, p.b_end) for p in passages if _is_exact(p)], words)
-    aligned = sum(p.a_end - p.a_start for p in passages)
-    changed = sum(p.a_end - p.a_start for p in passages if not _is_exact(p))
+    # Word for word: the source's 8-grams found in a, wherever the sentence and
+    # paragraph breaks fall.
+    long_grams = b.grams(8)
+    verbatim_b = len(long_grams & a.grams(8)) / max(1, len(long_grams))
+    # Either way round: a copy inside site chrome contains all of the source.
+    verbatim_b = max(verbatim_b, len(long_grams & a.grams(8)) / max(1, len(a.grams(8))))
+    # Changed: the aligned source text's 3-grams that a does not have; spinning
+    # breaks most of them, a few edited words or shuffled sentences very few.
+    aligned_grams = {g for p in passages for g in word_grams(normalize(p.b_text).split(), 3)}
+    changed = 1.0 - len(aligned_grams & a.grams(3)) / max(1, len(aligned_grams))
     quote_words = sum(len(normalize(p.a_text).split()) for p in passages if p.kind == "quote")
     return _PairView(
         a=a,
@@ -322,7 +334,9 @@ def _view(a: Prepared, b: Prepared, passages: list[Passage], params: TraceParams
         text_a=text_a,
         text_b=text_b,
         verbatim_b=verbatim_b,
-        changed=changed / max(1, aligned),
+        changed=changed if aligned_grams else 0.0,
+        sentences_changed=sum(p.kind in {"fuzzy", "paraphrase"} for p in passages)
+        / max(1, sum(p.kind != "quote" or p.score < 0.999 for p in passages)),
         order=_order(passages),
         quote_words=quote_words,
         length_ratio=a.chars / max(1, b.chars),
@@ -404,22 +418,27 @@ def _direction(view: _PairView, params: TraceParams) -> tuple[bool, list[str], d
 # --- relation -------------------------------------------------------------------
 
 
-def _relation(view: _PairView, params: TraceParams) -> Relation:
+def _relation(view: _PairView, params: TraceParams, *, credited: bool) -> Relation:
     """Relation of ``view.a`` (derived) to ``view.b`` (source)."""
     related = max(view.text_a, view.text_b) >= params.related_coverage
     weak = view.cov_a < params.derived_coverage and view.cov_b < params.copy_source_coverage
-    if not related or weak:
-        return "quotes" if view.quote_words >= params.quotes_min_words else "independent"
+    few = sum(p.kind != "quote" for p in view.passages) < params.related_passages
+    if not related or weak or few:
+        needed = params.quotes_min_words if credited else params.quotes_uncredited_words
+        return "quotes" if view.quote_words >= needed else "independent"
     if view.cov_b >= params.copy_source_coverage:
         if view.verbatim_b >= params.duplicate_verbatim and view.order >= params.duplicate_order:
             return "duplicate"
-        if view.changed < params.rewrite_changed:
-            return "near_copy"
-        return "rewrite"
+        return "rewrite" if _rewritten(view) >= params.rewrite_changed else "near_copy"
     if view.length_ratio <= params.summary_length:
         return "summary"
     # Takes part of the source but is longer: reworked with material of its own.
-    return "rewrite" if view.changed >= params.rewrite_changed else "near_copy"
+    return "rewrite" if _rewritten(view) >= params.rewrite_changed else "near_copy"
+
+
+def _rewritten(view: _PairView) -> float:
+    """How much of the shared text is reworded rather than carried over."""
+    return (2 * view.changed + view.sentences_changed) / 3
 
 
 def _score(view: _PairView, relation: Relation) -> float:
@@ -443,6 +462,7 @@ def _evidence(view: _PairView, reasons: list[str], naming: dict[str, bool]) -> d
         "coverage_source": round(view.cov_b, 4),
         "verbatim_source": round(view.verbatim_b, 4),
         "changed_share": round(view.changed, 4),
+        "sentences_changed": round(view.sentences_changed, 4),
         "order": round(view.order, 4),
         "length_ratio": round(view.length_ratio, 4),
         "quote_words": view.quote_words,
@@ -464,7 +484,7 @@ def _trace_prepared(
     else:
         view = _view(b, a, _flip(passages), params)
         naming = {"a_names_b": naming["b_names_a"], "b_names_a": naming["a_names_b"]}
-    relation = _relation(view, params)
+    relation = _relation(view, params, credited=naming["a_names_b"])
     derived, source = view.a.article, view.b.article
     directed = relation != "independent"
     if not directed:

@@ -40,6 +40,7 @@ __all__ = [
     "align_prepared",
     "normalize",
     "prepare",
+    "word_grams",
 ]
 
 
@@ -61,7 +62,7 @@ class AlignParams:
     fuzzy_sort_ratio: float = 85.0
     # Paraphrase: content-word Dice and embedding cosine both at least this.
     paraphrase_dice: float = 0.4
-    paraphrase_cosine: float = 0.84
+    paraphrase_cosine: float = 0.87
     # Without an embedder a paraphrase needs this much word overlap instead.
     paraphrase_dice_no_model: float = 0.6
     # Quotations shorter than this (in words) are too common to show reuse.
@@ -135,9 +136,26 @@ class Prepared:
     index: dict[str, list[int]] = field(default_factory=dict)
     by_norm: dict[str, list[int]] = field(default_factory=dict)
 
+    _grams: dict[int, frozenset[tuple[str, ...]]] = field(default_factory=dict)
+
+    def grams(self, n: int) -> frozenset[tuple[str, ...]]:
+        """Word ``n``-grams of the whole text, across sentence and paragraph
+        breaks (so re-paragraphing does not hide a verbatim copy)."""
+        if n not in self._grams:
+            words = " ".join(s.norm for s in self.sentences).split()
+            self._grams[n] = frozenset(word_grams(words, n))
+        return self._grams[n]
+
     @property
     def chars(self) -> int:
         return sum(s.end - s.start for s in self.sentences if s.words >= 1)
+
+
+def word_grams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    """Consecutive ``n``-word tuples (the whole sequence when it is shorter)."""
+    if len(words) < n:
+        return [tuple(words)] if words else []
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
 def _quotations(text: str) -> list[Quote]:
