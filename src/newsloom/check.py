@@ -387,7 +387,8 @@ def _places_differ(a: _Sentence, b: _Sentence, params: CheckParams) -> tuple[str
         return None
     for pa in a.places:
         for pb in b.places:
-            if _containment(place_tokens(pa.text), place_tokens(pb.text)) >= params.place_overlap:
+            ta, tb = place_tokens(pa.text), place_tokens(pb.text)
+            if not ta or not tb or _containment(ta, tb) >= params.place_overlap:
                 return None
     # Only the one where-phrase each, or the sentences may list several places.
     if len(a.places) != 1 or len(b.places) != 1:

@@ -114,7 +114,7 @@ _QUANTITY = re.compile(
     rf"(?P<num>{_DIGITS}|{_WORDNUM})"
     rf"(?:\s*(?:to|-|–)\s*(?P<num2>{_DIGITS}|{_WORDNUM}))?"
     r"(?P<scale>\s*(?:million|billion|thousand|bn|m|k)\b)?"
-    r"(?P<sep>[\"”]?\s+|-)(?P<unit>per\s+cent|[a-zA-Z]+(?:\.[a-z]\.)?|%)?",
+    r"(?:(?P<sep>[\"”]?\s+|-)(?P<unit>per\s+cent|[a-zA-Z]+(?:\.[a-z]\.)?|%)?)?",
     re.IGNORECASE,
 )
 _PERCENT_SIGN = re.compile(rf"(?<![\w.,])(?P<num>{_DIGITS})%")
@@ -593,7 +593,6 @@ _PLACE_HEADS = frozenset(
         "room",
         "school",
         "station",
-        "court",
         "building",
         "church",
         "hospital",
@@ -684,12 +683,17 @@ def extract_places(sentence: str) -> list[Place]:
 
 
 def place_tokens(phrase: str) -> set[str]:
-    """Content words of a place phrase, folded, possessives and "the" dropped."""
+    """The words that tell one place from another: folded, stemmed, no generic nouns.
+
+    "hall" or "school" alone says nothing about which hall, so place nouns
+    are dropped; a phrase left empty ("the school") can match any place.
+    """
     words = re.findall(r"[^\W\d_]+", fold(phrase).replace("’", "'"))
     return {
         stem(w)
         for w in words
         if w not in {"the", "of", "s", "main", "a", "an", "its", "their", "his", "her"}
+        and _singular(w) not in _PLACE_HEADS
     }
 
 
