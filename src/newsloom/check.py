@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,7 +47,7 @@ from newsloom.features.terms import tokenize
 from newsloom.sentences import split_sentences
 from newsloom.types import Article, Conflict, ConflictKind, ConflictSide, Passage, Provenance
 
-__all__ = ["CheckParams", "check_pair", "check_story"]
+__all__ = ["CheckParams", "Checker", "check_pair", "check_story"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -712,10 +713,17 @@ def _quote_conflicts(
 # --- public API ----------------------------------------------------------------
 
 
-class _Context:
-    """Models and per-article analyses shared by the pairs of one call."""
+class Checker:
+    """Models and per-article analyses kept across many pairs.
 
-    def __init__(self, embedder: Any, params: CheckParams, nlp: Any = None) -> None:
+    ``check_pair`` and ``check_story`` build one per call; a caller checking
+    one article against many others (an evaluation, a growing story) keeps a
+    ``Checker`` so each article is split, embedded and tagged only once.
+    """
+
+    def __init__(
+        self, *, embedder: Any = None, params: CheckParams = DEFAULT_PARAMS, nlp: Any = None
+    ) -> None:
         if embedder is None:
             from newsloom.features.embed import get_embedder
 
@@ -727,21 +735,55 @@ class _Context:
 
             nlp = get_nlp()
         self.nlp = nlp or None
-        self._cache: dict[int, _Analysis] = {}
+        self._cache: dict[tuple[str, int, datetime | None], _Analysis] = {}
 
     def analyse(self, article: Article) -> _Analysis:
-        key = id(article)
+        key = (article.id, hash(article.text), article.published)
         if key not in self._cache:
             self._cache[key] = _analyse(article, self.embedder, self.nlp)
         return self._cache[key]
 
+    def forget(self) -> None:
+        """Drop the cached analyses (they hold every sentence vector)."""
+        self._cache.clear()
 
-def _pair(
-    ctx: _Context, a: Article, b: Article, passages: Sequence[Passage], story_id: str | None
-) -> list[_Found]:
-    aa, bb = ctx.analyse(a), ctx.analyse(b)
-    sims = _similarity(aa, bb, passages, ctx.params)
-    return _pair_conflicts(aa, bb, sims, ctx.params, story_id)
+    def _found(
+        self, a: Article, b: Article, passages: Sequence[Passage], story_id: str | None
+    ) -> list[_Found]:
+        aa, bb = self.analyse(a), self.analyse(b)
+        sims = _similarity(aa, bb, passages, self.params)
+        return _pair_conflicts(aa, bb, sims, self.params, story_id)
+
+    def pair(
+        self,
+        a: Article,
+        b: Article,
+        *,
+        passages: Sequence[Passage] = (),
+        story_id: str | None = None,
+    ) -> list[Conflict]:
+        """See ``check_pair``."""
+        return _unique(self._found(a, b, passages, story_id))
+
+    def story(
+        self,
+        articles: Sequence[Article],
+        *,
+        provenance: Sequence[Provenance] = (),
+        story_id: str | None = None,
+    ) -> list[Conflict]:
+        """See ``check_story``."""
+        ids = {a.id for a in articles}
+        duplicates = {
+            p.derived_id for p in provenance if p.relation == "duplicate" and p.source_id in ids
+        }
+        kept = [a for a in articles if a.id not in duplicates]
+        found: list[_Found] = []
+        for x in range(len(kept)):
+            for y in range(x + 1, len(kept)):
+                a, b = kept[x], kept[y]
+                found.extend(self._found(a, b, _passages_for(a, b, provenance), story_id))
+        return _unique(found)
 
 
 def _unique(found: Iterable[_Found]) -> list[Conflict]:
@@ -772,8 +814,8 @@ def check_pair(
     packaged sentence model, ``False`` pairs sentences by word overlap only;
     ``nlp=False`` skips spaCy (no name or speaker checks).
     """
-    ctx = _Context(embedder, params, nlp)
-    return _unique(_pair(ctx, a, b, passages, story_id))
+    checker = Checker(embedder=embedder, params=params, nlp=nlp)
+    return checker.pair(a, b, passages=passages, story_id=story_id)
 
 
 def _passages_for(a: Article, b: Article, provenance: Sequence[Provenance]) -> list[Passage]:
@@ -804,15 +846,5 @@ def check_story(
     story are skipped: their source speaks for them.  Pairs are checked in the
     order the articles are given, so the output order is stable.
     """
-    ids = {a.id for a in articles}
-    duplicates = {
-        p.derived_id for p in provenance if p.relation == "duplicate" and p.source_id in ids
-    }
-    kept = [a for a in articles if a.id not in duplicates]
-    ctx = _Context(embedder, params, nlp)
-    found: list[_Found] = []
-    for x in range(len(kept)):
-        for y in range(x + 1, len(kept)):
-            a, b = kept[x], kept[y]
-            found.extend(_pair(ctx, a, b, _passages_for(a, b, provenance), story_id))
-    return _unique(found)
+    checker = Checker(embedder=embedder, params=params, nlp=nlp)
+    return checker.story(articles, provenance=provenance, story_id=story_id)
