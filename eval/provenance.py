@@ -231,9 +231,10 @@ def _print_errors(pairs: list[Pair], ours: list[tuple[str, str, bool]], limit: i
         wrong_credit = directed and attributed != pair.attributed
         if relation != pair.relation or wrong_dir or wrong_credit:
             shown += 1
+            verdict = "wrong" if wrong_dir else "ok"
             print(
                 f"- {pair.key} [{pair.kind}/{pair.dating}]: got {relation}, direction "
-                f"{'wrong' if wrong_dir else 'ok'}, attributed {attributed} (gold {pair.attributed})"
+                f"{verdict}, attributed {attributed} (gold {pair.attributed})"
             )
 
 

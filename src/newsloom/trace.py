@@ -33,6 +33,9 @@ from datetime import datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
+from rapidfuzz import fuzz, process
+
+from newsloom.sentences import split_sentences
 from newsloom.trace_align import (
     AlignParams,
     EmbeddingCache,
@@ -68,6 +71,7 @@ class TraceParams:
     copy_source_coverage: float = 0.75
     # Duplicate: this share of the source covered verbatim, in order.
     duplicate_verbatim: float = 0.98
+    duplicate_other_way: float = 0.85
     duplicate_order: float = 0.95
     # Near copy vs rewrite: (2 x share of the aligned source's word 3-grams
     # the derived page lacks + share of aligned sentences not word for word) / 3.
@@ -84,8 +88,10 @@ class TraceParams:
     related_passages: int = 2
     # Substantive sentences (used for "who adds more") have at least this many words.
     substantive_words: int = 8
-    # Coverage difference that counts as one page containing the other.
+    # Coverage difference that counts as one page containing the other, and
+    # the share of its substantive text the containing page must have unshared.
     containment_margin: float = 0.1
+    own_material: float = 0.25
     # Publication times closer than this (hours) do not decide direction.
     date_margin_hours: float = 1.0
     # Article pairs sharing fewer content words than this are not aligned at all.
@@ -178,21 +184,41 @@ def _count(pattern: str, text: str) -> int:
     return len(re.findall(pattern, text))
 
 
-def _mentions(text: str, source: Article) -> int:
-    """Times ``text`` names the source outlet, its domain or URL."""
-    total = 0
+def _mention_patterns(source: Article) -> list[re.Pattern[str]]:
+    """Ways a page names the source outlet: its name, "the <Short>", domain, URL."""
+    patterns: list[re.Pattern[str]] = []
     for name in _outlet_names(source):
-        total += _count(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text)
+        patterns.append(re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)"))
         short = _short_name(name)
         if short:
             # "told the Examiner": the capitalised short name after "the".
-            total += _count(r"\b[Tt]he " + re.escape(short) + r"(?!\w)", text)
+            patterns.append(re.compile(r"\b[Tt]he " + re.escape(short) + r"(?!\w)"))
     for url in {source.url, source.canonical_url} - {None}:
-        total += text.count(url.rstrip("/"))
+        patterns.append(re.compile(re.escape(url.rstrip("/"))))
     domain = _domain(source.canonical_url) or _domain(source.url)
     if domain:
-        total += _count(r"(?<![\w.])" + re.escape(domain) + r"(?![\w])", text.lower())
-    return total
+        patterns.append(re.compile(r"(?<![\w.])" + re.escape(domain) + r"(?!\w)", re.IGNORECASE))
+    return patterns
+
+
+def _names_in_text(derived: Article, source: Article) -> bool:
+    """The derived text names the source outside sentences copied from it (a
+    copy of "seen by the Gazette" is the Gazette's words, not credit)."""
+    patterns = _mention_patterns(source)
+    if not patterns:
+        return False
+    source_sentences: list[str] | None = None
+    for sentence in split_sentences(derived.text):
+        if not any(p.search(sentence.text) for p in patterns):
+            continue
+        if source_sentences is None:
+            source_sentences = [normalize(s.text) for s in split_sentences(source.text)]
+        best = process.extractOne(
+            normalize(sentence.text), source_sentences, scorer=fuzz.ratio, score_cutoff=90
+        )
+        if best is None:
+            return True
+    return False
 
 
 def _same_name(a: str | None, b: str | None) -> bool:
@@ -226,7 +252,7 @@ def names_source(derived: Article, source: Article) -> bool:
 
     Credit is a citation (link, reference line, "Summary by", "X reported")
     naming the source's outlet, domain, URL or title; the outlet, its domain
-    or URL named in the text more often than the source names itself (so a
+    or URL named in the text outside sentences copied from the source (so a
     copy of "seen by the Gazette" is not credit); or a byline with the
     source's own journalists.
     """
@@ -237,7 +263,7 @@ def _credits(derived: Article, source: Article) -> bool:
     """Explicit credit: a citation, or the source named in the text."""
     if _citation_names_source(derived, source):
         return True
-    return _mentions(derived.text, source) > _mentions(source.text, source)
+    return _names_in_text(derived, source)
 
 
 # --- pair statistics ----------------------------------------------------------
@@ -315,9 +341,11 @@ def _view(a: Prepared, b: Prepared, passages: list[Passage], params: TraceParams
     # Word for word: the source's 8-grams found in a, wherever the sentence and
     # paragraph breaks fall.
     long_grams = b.grams(8)
-    verbatim_b = len(long_grams & a.grams(8)) / max(1, len(long_grams))
-    # Either way round: a copy inside site chrome contains all of the source.
-    verbatim_b = max(verbatim_b, len(long_grams & a.grams(8)) / max(1, len(a.grams(8))))
+    shared = len(long_grams & a.grams(8))
+    ways = sorted((shared / max(1, len(long_grams)), shared / max(1, len(a.grams(8)))))
+    # Either way round (a copy inside site chrome contains all of the source,
+    # whichever side direction picked), as long as the other way is close too.
+    verbatim_b = ways[1] if ways[0] >= params.duplicate_other_way else ways[0]
     # Changed: the aligned source text's 3-grams that a does not have; spinning
     # breaks most of them, a few edited words or shuffled sentences very few.
     aligned_grams = {g for p in passages for g in word_grams(normalize(p.b_text).split(), 3)}
@@ -395,8 +423,11 @@ def _direction(view: _PairView, params: TraceParams) -> tuple[bool, list[str], d
         votes.append((weight, reason, "date"))
     # A copy seldom adds: the page whose own substance is more covered by the
     # other is the derived one.
+    # Only when the other page has real material of its own: site furniture
+    # around a copy is not "more information".
     margin = view.sub_a - view.sub_b
-    if abs(margin) >= params.containment_margin:
+    own = 1.0 - min(view.sub_a, view.sub_b)
+    if abs(margin) >= params.containment_margin and own >= params.own_material:
         votes.append((1.5 if margin > 0 else -1.5, "adds less of its own", "content"))
     total = sum(w for w, _, _ in votes)
     if total == 0:
