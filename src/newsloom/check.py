@@ -130,7 +130,8 @@ class _Analysis:
     persons: dict[str, list[int]] = field(default_factory=dict)
 
 
-def _analyse(article: Article, embedder: Any, nlp: Any) -> _Analysis:
+def _analyse(article: Article, embed: Any, names: Any) -> _Analysis:
+    """Split, extract facts, embed (``embed(texts)``) and find names (``names(texts)``)."""
     sentences: list[_Sentence] = []
     for i, s in enumerate(split_sentences(article.text)):
         sentences.append(
@@ -149,10 +150,11 @@ def _analyse(article: Article, embedder: Any, nlp: Any) -> _Analysis:
             )
         )
         sentences[-1].heads = {h for q in sentences[-1].quantities for h in _heads(s.text, q)}
-    vectors = embedder.embed([s.text for s in sentences]) if embedder else None
-    analysis = _Analysis(article, sentences, vectors)
-    if nlp is not None:
-        _add_persons(analysis, nlp)
+    texts = [s.text for s in sentences]
+    analysis = _Analysis(article, sentences, embed(texts))
+    found = names(texts)
+    if found is not None:
+        _add_persons(analysis, found)
     return analysis
 
 
@@ -188,19 +190,23 @@ def _clean_name(text: str) -> str:
     return " ".join(text.split())
 
 
-def _add_persons(analysis: _Analysis, nlp: Any) -> None:
+def _person_names(doc: Any) -> list[tuple[int, str]]:
+    """(offset, cleaned name) of every PERSON entity in a spaCy doc."""
+    out = []
+    for ent in doc.ents:
+        if ent.label_ != "PERSON":
+            continue
+        name = _clean_name(ent.text)
+        if name and re.search(r"[^\W\d_]", name):
+            out.append((ent.start_char, name))
+    return out
+
+
+def _add_persons(analysis: _Analysis, per_sentence: list[list[tuple[int, str]]]) -> None:
     """Person names per sentence, and who speaks in each quoting sentence."""
-    texts = [s.text for s in analysis.sentences]
     last_person: str | None = None
-    for sentence, doc in zip(analysis.sentences, nlp.pipe(texts), strict=True):
-        names = []
-        for ent in doc.ents:
-            if ent.label_ != "PERSON":
-                continue
-            name = _clean_name(ent.text)
-            if not name or not re.search(r"[^\W\d_]", name):
-                continue
-            names.append((ent.start_char, name))
+    for sentence, names in zip(analysis.sentences, per_sentence, strict=True):
+        for _, name in names:
             analysis.persons.setdefault(name, []).append(sentence.index)
         if sentence.quotes:
             outside = [
@@ -357,6 +363,21 @@ def _quantity_conflicts(
     return out
 
 
+def _echoed(analysis: _Analysis, skip: _Sentence, q: Quantity, params: CheckParams) -> bool:
+    """Does the article state the other report's figure in another sentence?
+
+    Then it reports two occasions (a first count and a recount, a second
+    incident with its own numbers) and the other report matches one of them.
+    """
+    for s in analysis.sentences:
+        if s.index == skip.index:
+            continue
+        for other in s.quantities:
+            if (other.dimension, other.unit) == (q.dimension, q.unit) and _agree(other, q, params):
+                return True
+    return False
+
+
 def _local_phase(sentence: str, q: Quantity) -> frozenset[str]:
     return phase_words(sentence[max(0, q.start - 40) : q.start])
 
@@ -466,6 +487,8 @@ def _pair_conflicts(
         overlap = _containment(sa.words, sb.words)
         if occasion and sim >= params.number_similarity:
             for qa, qb in _quantity_conflicts(sa, sb, duration=False, params=params):
+                if _echoed(a, sa, qb, params) or _echoed(b, sb, qa, params):
+                    continue
                 found.append(
                     _make(
                         "number",
@@ -483,6 +506,8 @@ def _pair_conflicts(
         headed = sim >= params.headed_similarity and bool(sa.heads & sb.heads)
         if occasion and (sim >= params.duration_similarity or headed):
             for qa, qb in _quantity_conflicts(sa, sb, duration=True, params=params):
+                if _echoed(a, sa, qb, params) or _echoed(b, sb, qa, params):
+                    continue
                 found.append(
                     _make(
                         "duration",
@@ -681,32 +706,40 @@ def _unmatched(x: set[str], y: set[str]) -> set[str]:
     return {w for w in x - y if not any(Levenshtein.normalized_similarity(w, v) >= 0.75 for v in y)}
 
 
+def _carried(words: list[str], others: list[tuple[_Sentence, Quote, list[str]]]) -> bool:
+    return bool(words) and any(_contains(w, words) for _, _, w in others)
+
+
 def _quote_conflicts(
     a: _Analysis, b: _Analysis, params: CheckParams, story_id: str | None
 ) -> list[_Found]:
     found = []
-    for sa in a.sentences:
-        for qa in sa.quotes:
-            for sb in b.sentences:
-                for qb in sb.quotes:
-                    speakers = _same_speaker(sa.speaker, sb.speaker)
-                    if not _reworded(qa, qb, speakers, params):
-                        continue
-                    who = sa.speaker or sb.speaker or "the speaker"
-                    found.append(
-                        _make(
-                            "quote",
-                            a,
-                            sa,
-                            b,
-                            sb,
-                            f"{_outlet(a.article)} quotes {who} as saying {qa.text!r}; "
-                            f"{_outlet(b.article)} quotes the same statement as {qb.text!r}.",
-                            0.55 if speakers else 0.45,
-                            [qa.text, qb.text],
-                            story_id,
-                        )
-                    )
+    quotes_a = [(s, q, _quote_words(q.text)) for s in a.sentences for q in s.quotes]
+    quotes_b = [(s, q, _quote_words(q.text)) for s in b.sentences for q in s.quotes]
+    # A quote the other article also carries word for word is accounted for:
+    # it is not a rival version of any other quote there.
+    open_a = [x for x in quotes_a if not _carried(x[2], quotes_b)]
+    open_b = [x for x in quotes_b if not _carried(x[2], quotes_a)]
+    for sa, qa, _ in open_a:
+        for sb, qb, _ in open_b:
+            speakers = _same_speaker(sa.speaker, sb.speaker)
+            if not _reworded(qa, qb, speakers, params):
+                continue
+            who = sa.speaker or sb.speaker or "the speaker"
+            found.append(
+                _make(
+                    "quote",
+                    a,
+                    sa,
+                    b,
+                    sb,
+                    f"{_outlet(a.article)} quotes {who} as saying {qa.text!r}; "
+                    f"{_outlet(b.article)} quotes the same statement as {qb.text!r}.",
+                    0.55 if speakers else 0.45,
+                    [qa.text, qb.text],
+                    story_id,
+                )
+            )
     return found
 
 
@@ -736,16 +769,40 @@ class Checker:
             nlp = get_nlp()
         self.nlp = nlp or None
         self._cache: dict[tuple[str, int, datetime | None], _Analysis] = {}
+        # Copies and rewrites repeat most sentences word for word: each
+        # distinct sentence is embedded and tagged once.
+        self._vectors: dict[str, np.ndarray] = {}
+        self._names: dict[str, list[tuple[int, str]]] = {}
 
     def analyse(self, article: Article) -> _Analysis:
         key = (article.id, hash(article.text), article.published)
         if key not in self._cache:
-            self._cache[key] = _analyse(article, self.embedder, self.nlp)
+            self._cache[key] = _analyse(article, self._embed, self._find_names)
         return self._cache[key]
 
+    def _embed(self, texts: list[str]) -> np.ndarray | None:
+        if not self.embedder:
+            return None
+        todo = sorted({t for t in texts if t not in self._vectors})
+        if todo:
+            self._vectors.update(zip(todo, self.embedder.embed(todo), strict=True))
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+    def _find_names(self, texts: list[str]) -> list[list[tuple[int, str]]] | None:
+        if not self.nlp:
+            return None
+        todo = sorted({t for t in texts if t not in self._names})
+        for text, doc in zip(todo, self.nlp.pipe(todo), strict=True):
+            self._names[text] = _person_names(doc)
+        return [self._names[t] for t in texts]
+
     def forget(self) -> None:
-        """Drop the cached analyses (they hold every sentence vector)."""
+        """Drop the cached analyses, vectors and names."""
         self._cache.clear()
+        self._vectors.clear()
+        self._names.clear()
 
     def _found(
         self, a: Article, b: Article, passages: Sequence[Passage], story_id: str | None
