@@ -399,28 +399,34 @@ def _date_conflicts(a: _Sentence, b: _Sentence) -> list[tuple[DateRef, DateRef]]
     for role in sorted(roles):
         da = [d for d in a.dates if d.role == role]
         db = [d for d in b.dates if d.role == role]
-        if len(da) == 1 and len(db) == 1 and not da[0].agrees(db[0]):
-            out.append((da[0], db[0]))
+        if len(da) != len(db):
+            continue  # one report names more days: other events, not a moved one
+        lone_a = [x for x in da if not any(x.agrees(y) for y in db)]
+        lone_b = [y for y in db if not any(x.agrees(y) for x in da)]
+        if len(lone_a) == 1 and len(lone_b) == 1:
+            out.append((lone_a[0], lone_b[0]))
     return out
 
 
 def _places_differ(a: _Sentence, b: _Sentence, params: CheckParams) -> tuple[str, str] | None:
-    if not a.places or not b.places:
+    if not a.places or not b.places or len(a.places) != len(b.places):
         return None
-    for pa in a.places:
-        for pb in b.places:
-            ta, tb = place_tokens(pa.text), place_tokens(pb.text)
-            if not ta or not tb or _containment(ta, tb) >= params.place_overlap:
-                return None
-    # Only the one where-phrase each, or the sentences may list several places.
-    if len(a.places) != 1 or len(b.places) != 1:
+    lone_a = [x for x in a.places if not any(_same_place(x, y, params) for y in b.places)]
+    lone_b = [y for y in b.places if not any(_same_place(x, y, params) for x in a.places)]
+    # Only one where-phrase moved, or the sentences may list different places.
+    if len(lone_a) != 1 or len(lone_b) != 1:
         return None
-    pa, pb = a.places[0], b.places[0]
+    pa, pb = lone_a[0], lone_b[0]
     # The same action must happen there ("worked by hand in ..."): a factory
     # where tests ran and a park where tablets are made are two facts.
     if not set(tokenize(a.text[: pa.start])[-3:]) & set(tokenize(b.text[: pb.start])[-3:]):
         return None
     return pa.text, pb.text
+
+
+def _same_place(x: Place, y: Place, params: CheckParams) -> bool:
+    tx, ty = place_tokens(x.text), place_tokens(y.text)
+    return not tx or not ty or _containment(tx, ty) >= params.place_overlap
 
 
 # --- conflicts -----------------------------------------------------------------
@@ -606,7 +612,7 @@ def _name_variant(x: str, y: str, params: CheckParams) -> tuple[str, str] | None
     if len(diff) != 1:
         return None
     k, p, q = diff[0]
-    if min(len(p), len(q)) < 4 or p[:2] != q[:2]:
+    if min(len(p), len(q)) < 4 or p[0] != q[0]:
         return None
     edits = Levenshtein.distance(p, q)
     ratio = 1 - edits / max(len(p), len(q))

@@ -564,8 +564,8 @@ def extract_dates(sentence: str, published: datetime | None = None) -> list[Date
                     day = date(year, _MONTHS[mon.lower().rstrip(".")], number)
                 except ValueError:
                     continue
-                if weekday is not None and day.weekday() != weekday and not m.group("year"):
-                    day = None  # the year guess is wrong; keep the weekday only
+                if weekday is not None and day.weekday() != weekday:
+                    day = None  # a guessed year, or a slip: the weekday is what was written
         elif weekday is not None and published is not None and role == "last":
             day = _last_weekday(published.date(), weekday)
         text = m.group().strip()
