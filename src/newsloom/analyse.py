@@ -17,7 +17,14 @@ from typing import Any
 from newsloom.store.base import Store
 from newsloom.types import Article, Conflict, Failure, Provenance
 
-__all__ = ["AnalysisReport", "StoryAnalysis", "analyse_pending", "analyse_story", "pick_articles"]
+__all__ = [
+    "AnalysisReport",
+    "StoryAnalysis",
+    "analyse_pending",
+    "analyse_story",
+    "pick_articles",
+    "provenance_tree",
+]
 
 _LATE = datetime.max.replace(tzinfo=UTC)
 
@@ -104,3 +111,39 @@ def analyse_pending(
             report.conflicts += len(result.conflicts)
             if on_story is not None:
                 on_story(story_id)
+
+
+def provenance_tree(
+    article_ids: Sequence[str], edges: Sequence[Provenance]
+) -> list[dict[str, Any]]:
+    """The story's articles as a forest: originals at the roots, what copies them below.
+
+    Each node is ``{"article_id", "relation", "source_id", "attributed",
+    "score", "derived": [nodes]}``; a root's relation is ``original`` when
+    something derives from it and ``independent`` otherwise.
+    """
+    parent = {e.derived_id: e for e in edges if e.directed and e.relation != "independent"}
+    children: dict[str, list[str]] = {}
+    for edge in parent.values():
+        children.setdefault(edge.source_id, []).append(edge.derived_id)
+    placed: set[str] = set()
+
+    def node(article_id: str) -> dict[str, Any]:
+        placed.add(article_id)
+        edge = parent.get(article_id)
+        below = [node(c) for c in children.get(article_id, []) if c not in placed]
+        root = "original" if below else "independent"
+        return {
+            "article_id": article_id,
+            "relation": edge.relation if edge is not None else root,
+            "source_id": edge.source_id if edge else None,
+            "attributed": edge.attributed if edge else None,
+            "score": round(edge.score, 4) if edge else None,
+            "derived": below,
+        }
+
+    ordered = list(dict.fromkeys(article_ids))
+    roots = [node(i) for i in ordered if i not in parent]
+    # A cycle would leave articles unplaced; show them as roots rather than lose them.
+    roots += [node(i) for i in ordered if i not in placed]
+    return roots

@@ -27,7 +27,7 @@ from rich.table import Table
 from newsloom.errors import NewsloomError
 from newsloom.formats import article_markdown, article_text, byline, citation_line
 from newsloom.settings import Settings, load_settings
-from newsloom.types import Article, Failure, Story
+from newsloom.types import Article, Failure, Passage, Story
 
 app = typer.Typer(
     add_completion=False,
@@ -79,12 +79,12 @@ def _report_failures(failures: list[Failure]) -> None:
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[Any]:
+def _progress(label: str, unit: str = "pages") -> Iterator[Any]:
     """A spinner with a running count; silent when stderr is not a terminal."""
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
-        TextColumn("{task.completed} pages"),
+        TextColumn("{task.completed} " + unit),
         TimeElapsedColumn(),
         console=err,
         transient=True,
@@ -202,6 +202,7 @@ def ingest(
             f"{report.pages} page(s): [green]{report.new} new[/], {report.updated} updated, "
             f"{report.unchanged} unchanged, [red]{len(report.failures)} failed[/]; "
             f"{report.stories_started} new stories, {report.stories_joined} joined existing; "
+            f"{report.stories_analysed} stories analysed, {report.conflicts} conflict(s) found; "
             f"{total} article(s) in {escape(opened.url)}"
         )
         _report_failures(report.failures)
@@ -366,7 +367,9 @@ def show_story(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Show a story: its articles, why each belongs, and its near-copy groups."""
+    """Show a story: its articles, why each belongs, near copies, provenance, conflicts."""
+    from newsloom.analyse import provenance_tree
+
     settings = _settings(config)
     with _open(store, settings) as opened:
         story = opened.get_story(story_id)
@@ -395,9 +398,16 @@ def show_story(
                 groups.setdefault(duplicate.group_id, [duplicate.group_id])
                 if article_id not in groups[duplicate.group_id]:
                     groups[duplicate.group_id].append(article_id)
+        edges = opened.story_provenance(story.id)
+        conflicts = opened.story_conflicts(story.id)
+        analysed_at = opened.story_analysed_at(story.id)
     data = story.to_dict() | {
         "articles": entries,
         "near_copy_groups": [{"group_id": g, "article_ids": ids} for g, ids in groups.items()],
+        "analysed_at": _iso(analysed_at),
+        "provenance": provenance_tree(story.article_ids, edges),
+        "provenance_edges": [e.to_dict() for e in edges],
+        "conflicts": [c.to_dict() for c in conflicts],
     }
     if as_json:
         _print_json(data)
@@ -424,6 +434,161 @@ def show_story(
         )
     if story.merged_from:
         out.print(f"[dim]merged from {', '.join(story.merged_from)}[/]")
+    if analysed_at is None:
+        out.print("[dim]provenance and cross-checks: not analysed yet (the next ingest does it)[/]")
+        return
+    titles = {e["id"]: f"{e['site_name'] or '?'} · {e['title'] or '(untitled)'}" for e in entries}
+    out.print("\n[bold]Who reported it[/] [dim](originals first, what derives from them below)[/]")
+    _print_tree(data["provenance"], titles, depth=1)
+    out.print(f"\n[bold]{len(conflicts)} conflict(s)[/]")
+    for conflict in data["conflicts"]:
+        _print_conflict(conflict)
+
+
+def _print_tree(nodes: list[dict[str, Any]], titles: dict[str, str], depth: int) -> None:
+    for node in nodes:
+        label = escape(titles.get(node["article_id"], node["article_id"]))
+        relation = node["relation"].replace("_", " ")
+        if node["source_id"] is not None:
+            credit = "credits it" if node["attributed"] else "[yellow]no credit[/]"
+            relation = f"{relation} ({credit})"
+        indent = "  " * depth + ("└ " if depth > 1 else "• ")
+        out.print(f"{indent}{label} [dim]{node['article_id'][:10]}[/] — {relation}")
+        _print_tree(node["derived"], titles, depth + 1)
+
+
+def _load_one(spec: str, settings: Settings, store_url: str | None) -> Article:
+    """One article from a file, a URL or a stored article id (in that order)."""
+    from newsloom.pipeline import extract_pages
+    from newsloom.read import read_sources
+
+    if Path(spec).exists() or spec.startswith(("http://", "https://")):
+        found: list[Article] = []
+        failures: list[Failure] = []
+        for item in extract_pages(read_sources([spec], settings), settings):
+            (failures if isinstance(item, Failure) else found).append(item)
+        if failures and not found:
+            raise typer.BadParameter(f"{spec}: {failures[0].reason}")
+        if len(found) != 1:
+            raise typer.BadParameter(f"{spec} holds {len(found)} articles; give exactly one")
+        return found[0]
+    with _open(store_url, settings) as opened:
+        article = opened.get_article(spec)
+        where = opened.url
+    if article is None:
+        raise typer.BadParameter(f"{spec!r} is not a file, a URL or an article id in {where}")
+    return article
+
+
+def _check_side(article: Article) -> dict[str, Any]:
+    from newsloom.credits import credits
+
+    named = credits(article)
+    return _summary(article) | {
+        "citations": [c.to_dict() for c in article.citations],
+        "credits": [c.to_dict() for c in named],
+        "uncredited": not named,
+    }
+
+
+def _swap(passage: Passage) -> Passage:
+    return Passage(
+        passage.b_start,
+        passage.b_end,
+        passage.a_start,
+        passage.a_end,
+        passage.b_text,
+        passage.a_text,
+        passage.score,
+        passage.kind,
+    )
+
+
+@app.command()
+def check(
+    first: Annotated[str, typer.Argument(metavar="A", help="A file, URL or stored article id.")],
+    second: Annotated[str, typer.Argument(metavar="B", help="A file, URL or stored article id.")],
+    store: StoreOption = None,
+    allow_private: PrivateOption = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Compare two articles: who copied whom, what they share, which facts disagree."""
+    from newsloom.check import check_pair
+    from newsloom.trace import trace_pair
+
+    settings = _settings(config, allow_private=allow_private or None)
+    a = _load_one(first, settings, store)
+    b = _load_one(second, settings, store)
+    edge = trace_pair(a, b)
+    # Provenance spans have the derived article on side a; the user's order may differ.
+    as_given = [_swap(p) for p in edge.spans] if edge.derived_id != a.id else list(edge.spans)
+    conflicts = check_pair(a, b, passages=as_given)
+    source = None
+    if edge.directed and edge.relation != "independent":
+        source = "a" if edge.source_id == a.id and edge.derived_id != a.id else "b"
+    data = {
+        "a": _check_side(a),
+        "b": _check_side(b),
+        "relation": edge.relation,
+        "source": source,
+        "attributed": edge.attributed,
+        "score": round(edge.score, 4),
+        "passages": [p.to_dict() for p in as_given],
+        "conflicts": [c.to_dict() for c in conflicts],
+    }
+    if as_json:
+        _print_json(data)
+        return
+    _print_check(data)
+
+
+def _print_check(data: dict[str, Any]) -> None:
+    for side in ("a", "b"):
+        art = data[side]
+        out.print(
+            f"[bold]{side.upper()}[/] {escape(art['title'] or '(untitled)')}"
+            f" [dim]· {escape(art['site_name'] or '?')} · {(art['published'] or 'no date')[:10]}"
+            f" · {art['id']}[/]"
+        )
+        if art["uncredited"]:
+            out.print("   [yellow]names no source (uncredited)[/]")
+        else:
+            names = ", ".join(c["name"] or c["domain"] or c["url"] for c in art["credits"])
+            out.print(f"   credits {escape(names)}")
+    relation = data["relation"]
+    if data["source"] is None:
+        out.print(
+            f"\nRelation: {relation}" + (" (no copying found)" if relation == "independent" else "")
+        )
+    else:
+        derived = "B" if data["source"] == "a" else "A"
+        credit = "credits its source" if data["attributed"] else "does not credit its source"
+        out.print(
+            f"\nRelation: {derived} is a {relation.replace('_', ' ')} of {data['source'].upper()};"
+            f" {derived} {credit}"
+        )
+    out.print(f"{len(data['passages'])} shared passage(s)")
+    for passage in data["passages"][:5]:
+        snippet = escape(passage["a"]["text"][:160])
+        out.print(f"   [dim]{passage['kind']} {passage['score']:.2f}:[/] {snippet}")
+    conflicts = data["conflicts"]
+    out.print(f"\n[bold]{len(conflicts)} conflict(s)[/]")
+    for conflict in conflicts:
+        _print_conflict(conflict)
+
+
+def _print_conflict(conflict: dict[str, Any]) -> None:
+    out.print(
+        f"  [red]{conflict['kind']}[/] [dim](confidence {conflict['confidence']:.2f})[/]"
+        f" {escape(conflict['explanation'])}"
+    )
+    out.print(
+        f"     [dim]{conflict['a']['article_id'][:10]}:[/] {escape(conflict['a']['sentence'])}"
+    )
+    out.print(
+        f"     [dim]{conflict['b']['article_id'][:10]}:[/] {escape(conflict['b']['sentence'])}"
+    )
 
 
 @app.command()
@@ -432,19 +597,39 @@ def recluster(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Rebuild every story from scratch, in the order articles were stored."""
+    """Rebuild every story from scratch, in the order articles were stored, and analyse each."""
+    from newsloom.analyse import analyse_pending
     from newsloom.cluster import ClusterParams
     from newsloom.cluster import recluster as rebuild
 
     settings = _settings(config)
-    with _open(store, settings) as opened, _progress("Clustering") as _tick:
-        decisions = rebuild(opened, ClusterParams(quiet_days=settings.story_quiet_days))
-        total = opened.count_stories()
-    summary = {"articles": len(decisions), "stories": total}
+    with _open(store, settings) as opened:
+        with _progress("Clustering", "articles") as _tick:
+            decisions = rebuild(opened, ClusterParams(quiet_days=settings.story_quiet_days))
+            total = opened.count_stories()
+        with _progress("Tracing and checking stories", "stories") as tick:
+            analysis = analyse_pending(
+                opened,
+                max_articles=settings.analysis_max_articles,
+                on_story=lambda _story: tick(),
+            )
+    summary = {
+        "articles": len(decisions),
+        "stories": total,
+        "stories_analysed": analysis.stories,
+        "conflicts": analysis.conflicts,
+        "failures": [{"source": f.source, "reason": f.reason} for f in analysis.failures],
+    }
     if as_json:
         _print_json(summary)
     else:
-        err.print(f"{len(decisions)} article(s) placed in {total} stories")
+        err.print(
+            f"{len(decisions)} article(s) placed in {total} stories; "
+            f"{analysis.stories} analysed, {analysis.conflicts} conflict(s) found"
+        )
+        _report_failures(analysis.failures)
+    if analysis.failures:
+        raise typer.Exit(1)
 
 
 @app.command()

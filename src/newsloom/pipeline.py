@@ -1,9 +1,11 @@
-"""Wire the steps: read → extract → store → dedup, batch by batch.
+"""Wire the steps: read → extract → store → dedup → cluster → trace → check.
 
 Each batch of articles is written in one transaction together with its
 duplicate records, so an interruption loses at most the batch in flight and
 never leaves half an article or an article without its fingerprint.  A page
 that cannot be read or extracted becomes a ``Failure`` and the run goes on.
+Once every batch is in, the stories the run touched are analysed (provenance
+and cross-checks), each in its own transaction.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newsloom.dedup import Deduplicator, DedupResult
 from newsloom.errors import InputError
@@ -43,6 +45,9 @@ class IngestReport:
     stories_started: int = 0
     stories_joined: int = 0
     stories_merged: int = 0
+    stories_analysed: int = 0
+    provenance_edges: int = 0
+    conflicts: int = 0
 
     @property
     def ok(self) -> bool:
@@ -71,6 +76,9 @@ class IngestReport:
             "stories_started": self.stories_started,
             "stories_joined": self.stories_joined,
             "stories_merged": self.stories_merged,
+            "stories_analysed": self.stories_analysed,
+            "provenance_edges": self.provenance_edges,
+            "conflicts": self.conflicts,
             "failures": [
                 {"source": f.source, "reason": f.reason, "error": f.error} for f in self.failures
             ],
@@ -112,12 +120,35 @@ class Pipeline:
         settings: Settings | None = None,
         *,
         stories: bool = True,
+        analyse: bool = True,
         featurizer: Featurizer | None = None,
+        embedder: Any = None,
     ) -> None:
         self.store = store
         self.settings = settings or Settings()
         self.stories = stories
+        # Provenance and cross-checks need stories to work on.
+        self.analyse = analyse and stories
         self._featurizer = featurizer
+        self._embedder = embedder
+
+    def analyse_stories(self, report: IngestReport) -> None:
+        """Trace provenance and cross-check every story the store has queued.
+
+        Runs after the articles and their stories are committed; a story whose
+        analysis fails stays queued and the next run tries it again.
+        """
+        from newsloom.analyse import analyse_pending
+
+        result = analyse_pending(
+            self.store,
+            max_articles=self.settings.analysis_max_articles,
+            embedder=self._embedder,
+        )
+        report.stories_analysed += result.stories
+        report.provenance_edges += result.edges
+        report.conflicts += result.conflicts
+        report.failures.extend(result.failures)
 
     def place_in_stories(self, article_ids: list[str], report: IngestReport) -> None:
         """Give stored articles their story.
@@ -216,6 +247,8 @@ class Pipeline:
                     batch = []
             if batch:
                 self._store_batch(batch, report)
+            if self.analyse:
+                self.analyse_stories(report)
         finally:
             if report.failures:
                 self.store.record_failures(report.failures, run_id=report.run_id)
