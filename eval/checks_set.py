@@ -125,10 +125,20 @@ def _replace(text: str, start: int, end: int, new: str) -> str:
     return text[:start] + new + text[end:]
 
 
-def _plain_quantities(s: Sentence, dimensions: set[str]) -> list[tuple[Quantity, re.Match[str]]]:
+def _plain_quantities(
+    s: Sentence, dimensions: set[str], *, quoted: bool = True
+) -> list[tuple[Quantity, re.Match[str]]]:
+    """Exact figures of the given dimensions; ``quoted=False`` skips figures in quotes.
+
+    A safe change must not touch quoted words: converting "eight days" to
+    "192 hours" inside a quotation misquotes the speaker.
+    """
+    spans = [] if quoted else [(x.start, x.end) for x in extract_quotes(s.text)]
     out = []
     for q in extract_quantities(s.text):
         if q.dimension not in dimensions or not q.exact or q.low <= 0:
+            continue
+        if any(start <= q.start < end for start, end in spans):
             continue
         m = _number_part(s.text, q)
         if m and _parse(m.group()) is not None:
@@ -298,7 +308,11 @@ def change_negation(text, sentences, rng):
 
 
 def round_with_hedge(text, sentences, rng):
-    options = [(s, q, m) for s in sentences for q, m in _plain_quantities(s, {"count", "money"})]
+    options = [
+        (s, q, m)
+        for s in sentences
+        for q, m in _plain_quantities(s, {"count", "money"}, quoted=False)
+    ]
     options = [
         (s, q, m) for s, q, m in options if (_parse(m.group()) or 0) >= 120 and "." not in m.group()
     ]
@@ -335,7 +349,7 @@ _CONVERSIONS = {
 def convert_unit(text, sentences, rng):
     options = []
     for s in sentences:
-        for q, m in _plain_quantities(s, {"length", "time"}):
+        for q, m in _plain_quantities(s, {"length", "time"}, quoted=False):
             unit = s.text[m.end() : q.end].strip(" -").lower()
             if unit in _CONVERSIONS and not q.compound:
                 options.append((s, q, m, unit))
@@ -382,7 +396,9 @@ _SECOND = ["In a separate incident on {day}, {s}", "A year earlier, {s}", "In a 
 def second_event(text, sentences, rng):
     """The copy adds, after a sentence, a second event with its own figure."""
     options = [
-        (s, q, m) for s in sentences for q, m in _plain_quantities(s, {"count", "time", "money"})
+        (s, q, m)
+        for s in sentences
+        for q, m in _plain_quantities(s, {"count", "time", "money"}, quoted=False)
     ]
     if not options:
         return None
