@@ -10,7 +10,7 @@ run; the others go on.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = [
     "StoryAnalysis",
     "analyse_pending",
     "analyse_story",
+    "bounded",
     "pick_articles",
     "provenance_tree",
 ]
@@ -46,6 +47,27 @@ class AnalysisReport:
     failures: list[Failure] = field(default_factory=list)
 
 
+def bounded(article: Article, max_chars: int) -> Article:
+    """The article cut to whole paragraphs within ``max_chars`` of text.
+
+    Every pair of sentences may be compared, so a 4 MB page would stall a
+    story; the cut keeps a prefix, so spans into it are spans into the full
+    text as well.
+    """
+    if len(article.text) <= max_chars:
+        return article
+    kept: list[str] = []
+    used = 0
+    for paragraph in article.paragraphs:
+        used += len(paragraph) + (2 if kept else 0)
+        if used > max_chars:
+            break
+        kept.append(paragraph)
+    if not kept:  # one giant paragraph: keep its head
+        kept = [article.paragraphs[0][:max_chars]]
+    return replace(article, paragraphs=kept)
+
+
 def pick_articles(articles: Sequence[Article], limit: int) -> list[Article]:
     """The ``limit`` earliest-published articles (undated last), in a stable order.
 
@@ -61,12 +83,13 @@ def analyse_story(
     story_id: str | None = None,
     embedder: Any = None,
     max_articles: int = 60,
+    max_chars: int = 50_000,
 ) -> StoryAnalysis:
     """Trace provenance and cross-check the articles of one story."""
     from newsloom.check import check_story
     from newsloom.trace import trace_story
 
-    chosen = pick_articles(articles, max_articles)
+    chosen = [bounded(a, max_chars) for a in pick_articles(articles, max_articles)]
     if len(chosen) < 2:
         return StoryAnalysis(analysed=len(chosen))
     provenance = trace_story(chosen, embedder=embedder)
@@ -78,6 +101,7 @@ def analyse_pending(
     store: Store,
     *,
     max_articles: int = 60,
+    max_chars: int = 50_000,
     embedder: Any = None,
     batch: int = 100,
     on_story: Callable[[str], None] | None = None,
@@ -96,7 +120,11 @@ def analyse_pending(
             articles = [a for i in story.article_ids if (a := store.get_article(i))]
             try:
                 result = analyse_story(
-                    articles, story_id=story.id, embedder=embedder, max_articles=max_articles
+                    articles,
+                    story_id=story.id,
+                    embedder=embedder,
+                    max_articles=max_articles,
+                    max_chars=max_chars,
                 )
                 store.put_story_analysis(
                     story.id, result.provenance, result.conflicts, members=len(articles)

@@ -514,12 +514,13 @@ def check(
     config: ConfigOption = None,
 ) -> None:
     """Compare two articles: who copied whom, what they share, which facts disagree."""
+    from newsloom.analyse import bounded
     from newsloom.check import check_pair
     from newsloom.trace import trace_pair
 
     settings = _settings(config, allow_private=allow_private or None)
-    a = _load_one(first, settings, store)
-    b = _load_one(second, settings, store)
+    a = bounded(_load_one(first, settings, store), settings.analysis_max_chars)
+    b = bounded(_load_one(second, settings, store), settings.analysis_max_chars)
     edge = trace_pair(a, b)
     # Provenance spans have the derived article on side a; the user's order may differ.
     as_given = [_swap(p) for p in edge.spans] if edge.derived_id != a.id else list(edge.spans)
@@ -611,6 +612,7 @@ def recluster(
             analysis = analyse_pending(
                 opened,
                 max_articles=settings.analysis_max_articles,
+                max_chars=settings.analysis_max_chars,
                 on_story=lambda _story: tick(),
             )
     summary = {

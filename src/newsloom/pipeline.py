@@ -143,6 +143,7 @@ class Pipeline:
         result = analyse_pending(
             self.store,
             max_articles=self.settings.analysis_max_articles,
+            max_chars=self.settings.analysis_max_chars,
             embedder=self._embedder,
         )
         report.stories_analysed += result.stories

@@ -48,6 +48,8 @@ class Settings:
     # Provenance and cross-checks compare every pair of a story's articles, so
     # only this many (the earliest published) are analysed in a large story.
     analysis_max_articles: int = 60
+    # ...and only the first this many characters of each (whole paragraphs).
+    analysis_max_chars: int = 50_000
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags)."""
