@@ -1,7 +1,9 @@
 """newsloom: news aggregation and verification.
 
 The public API is small: ``extract`` turns HTML or text into an ``Article``,
-``open_store`` opens a store by URL, and ``Pipeline`` ingests sources into it.
+``open_store`` opens a store by URL, ``Pipeline`` ingests sources into it,
+``trace_pair`` says how two articles relate (who copied whom) and
+``check_pair`` lists the facts they state differently.
 """
 
 # Imported eagerly so that ``newsloom.extract`` is the function, not the
@@ -15,13 +17,14 @@ from newsloom.errors import (
 )
 from newsloom.extract import extract
 from newsloom.settings import Settings, load_settings
-from newsloom.types import Article, Citation, Failure, Page, Repair
+from newsloom.types import Article, Citation, Conflict, Failure, Page, Provenance, Repair
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Article",
     "Citation",
+    "Conflict",
     "ExtractionError",
     "Failure",
     "FetchError",
@@ -29,13 +32,16 @@ __all__ = [
     "NewsloomError",
     "Page",
     "Pipeline",
+    "Provenance",
     "Repair",
     "Settings",
     "StoreError",
     "__version__",
+    "check_pair",
     "extract",
     "load_settings",
     "open_store",
+    "trace_pair",
 ]
 
 
@@ -48,4 +54,12 @@ def __getattr__(name: str):  # lazy: the store and pipeline pull in more modules
         from newsloom.pipeline import Pipeline
 
         return Pipeline
+    if name == "trace_pair":
+        from newsloom.trace import trace_pair
+
+        return trace_pair
+    if name == "check_pair":
+        from newsloom.check import check_pair
+
+        return check_pair
     raise AttributeError(name)
