@@ -26,6 +26,7 @@ tree: each derived article gets its closest source, with no cycles.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -180,10 +181,6 @@ def _short_name(name: str) -> str | None:
     return words[-1]
 
 
-def _count(pattern: str, text: str) -> int:
-    return len(re.findall(pattern, text))
-
-
 def _mention_patterns(source: Article) -> list[re.Pattern[str]]:
     """Ways a page names the source outlet: its name, "the <Short>", domain, URL."""
     patterns: list[re.Pattern[str]] = []
@@ -298,8 +295,6 @@ def _order(passages: list[Passage]) -> float:
     seq = [p.b_start for p in sorted(passages, key=lambda p: p.a_start)]
     if len(seq) < 2:
         return 1.0
-    import bisect
-
     tails: list[int] = []
     for value in seq:
         k = bisect.bisect_left(tails, value)
