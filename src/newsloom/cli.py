@@ -651,6 +651,10 @@ def demo(
     with _open(store, settings) as opened, _progress("Ingesting") as tick:
         report = Pipeline(opened, settings).ingest([str(corpus)], on_item=lambda _i: tick())
         stored = list(opened.iter_articles(order="published", newest_first=False))
+        story_rows = [
+            (story, opened.story_provenance(story.id), opened.story_conflicts(story.id))
+            for story in opened.iter_stories(limit=20)
+        ]
     table = Table(title=f"{len(stored)} articles in {opened.url}")
     for column in ("id", "published", "site", "title", "repairs", "sources named"):
         table.add_column(column, overflow="fold")
@@ -664,16 +668,31 @@ def demo(
             escape(", ".join(c.name or c.url or "" for c in article.citations)[:80]),
         )
     out.print(table)
+    stories_table = Table(title=f"{len(story_rows)} stories")
+    for column in ("id", "articles", "copies", "uncredited", "conflicts", "title"):
+        stories_table.add_column(column, overflow="fold")
+    for story, edges, conflicts in story_rows:
+        copies = [e for e in edges if e.relation != "independent"]
+        stories_table.add_row(
+            story.id,
+            str(story.size),
+            str(len(copies)),
+            str(sum(not e.attributed for e in copies)),
+            str(len(conflicts)),
+            escape(story.title),
+        )
+    out.print(stories_table)
     err.print(
         f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{len(report.failures)} failed."
+        f"{len(report.failures)} failed; {report.stories_analysed} stories analysed, "
+        f"{report.conflicts} conflict(s) found."
     )
     _report_failures(report.failures)
     # After `make demo` the command lives in .venv/bin, not on PATH.
     command = "newsloom" if shutil.which("newsloom") else os.path.relpath(sys.argv[0])
     err.print(
         f"Next: [bold]{escape(command)} articles --store {escape(opened.url)} --search <words>[/]"
-        f" or [bold]{escape(command)} show article <id> --store {escape(opened.url)}[/]"
+        f" or [bold]{escape(command)} show story <id> --store {escape(opened.url)}[/]"
     )
     if report.failures:
         raise typer.Exit(1)
