@@ -555,7 +555,12 @@ def _print_check(data: dict[str, Any]) -> None:
         if art["uncredited"]:
             out.print("   [yellow]names no source (uncredited)[/]")
         else:
-            names = ", ".join(c["name"] or c["domain"] or c["url"] for c in art["credits"])
+            names = ", ".join(
+                f"{c['name']} ({c['domain']})"
+                if c["name"] and c["domain"]
+                else c["name"] or c["url"]
+                for c in art["credits"]
+            )
             out.print(f"   credits {escape(names)}")
     relation = data["relation"]
     if data["source"] is None:
