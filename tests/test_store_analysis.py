@@ -107,8 +107,8 @@ def test_upgrading_a_version_4_store_queues_existing_stories(tmp_path: Path) -> 
     conn = sqlite3.connect(path)
     made = conn.execute(
         "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger')"
-        " AND (name IN ('provenance', 'conflicts', 'story_analysis', 'pending_analysis')"
-        " OR name LIKE '%analysis')"
+        " AND (name IN ('provenance', 'conflicts', 'story_analysis', 'pending_analysis',"
+        " 'story_summaries', 'page_views') OR name LIKE '%analysis' OR name LIKE '%summary')"
     ).fetchall()
     for kind, name in made:
         conn.execute(f"DROP {kind.upper()} IF EXISTS {name}")
@@ -116,5 +116,40 @@ def test_upgrading_a_version_4_store_queues_existing_stories(tmp_path: Path) -> 
     conn.commit()
     conn.close()
     with open_store(f"sqlite:///{path}") as store:
-        assert store.schema_version() == 5
+        assert store.schema_version() == MIGRATIONS[-1].version
         assert len(store.stories_to_analyse()) == 2
+
+
+def test_a_story_summary_is_saved_with_its_analysis_and_replaced_by_the_next(
+    tmp_path: Path,
+) -> None:
+    from newsloom.types import StorySummary, SummarySentence
+
+    with _store(tmp_path) as store:
+        bridge = _clustered(store)
+        text = BRIDGE[0].text
+        first = SummarySentence(text[:20], BRIDGE[0].id, 0, 20)
+        summary = StorySummary(bridge, summary=[first], key_points=[first], timeline=[first])
+        store.put_story_analysis(bridge, [], [], members=3, summary=summary)
+        assert store.story_summary(bridge) == summary
+        store.put_story_analysis(bridge, [], [], members=3)
+        assert store.story_summary(bridge) is None
+        store.put_story_analysis(bridge, [], [], members=3, summary=summary)
+        recluster(store, featurizer=FAKE)
+        assert store.story_summary(bridge) is None  # rebuilt stories are summarised afresh
+
+
+def test_views_are_counted_per_page_without_anything_about_the_reader(tmp_path: Path) -> None:
+    from datetime import date
+
+    with _store(tmp_path) as store:
+        for _ in range(3):
+            store.count_view("article", "a1")
+        store.count_view("article", "a1", day=date(2026, 3, 1))
+        store.count_view("story", "a1")
+        assert store.views("article", "a1") == 4
+        assert store.views("story", "a1") == 1
+        assert store.views("article", "unknown") == 0
+    conn = sqlite3.connect(tmp_path / "news.db")
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(page_views)")]
+    assert columns == ["kind", "item_id", "day", "count"]

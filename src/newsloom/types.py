@@ -335,3 +335,75 @@ class Conflict:
             "confidence": round(self.confidence, 3),
             "story_id": self.story_id,
         }
+
+
+@dataclass(slots=True, frozen=True)
+class SummarySentence:
+    """One sentence of a summary: its text and exactly where it comes from.
+
+    ``start``/``end`` are character offsets into the cited article's ``text``,
+    so ``article.text[start:end]`` is the sentence (extractive summaries only
+    ever quote); ``when`` is set for timeline entries.
+    """
+
+    text: str
+    article_id: str
+    start: int
+    end: int
+    when: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "text": self.text,
+            "article_id": self.article_id,
+            "span": [self.start, self.end],
+        }
+        if self.when is not None:
+            out["when"] = self.when.isoformat()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SummarySentence:
+        start, end = data.get("span") or (0, 0)
+        when = data.get("when")
+        return cls(
+            text=data["text"],
+            article_id=data["article_id"],
+            start=int(start),
+            end=int(end),
+            when=datetime.fromisoformat(when) if when else None,
+        )
+
+
+@dataclass(slots=True)
+class StorySummary:
+    """What a reader sees first on a story page: every sentence cites its article."""
+
+    story_id: str
+    summary: list[SummarySentence] = field(default_factory=list)
+    key_points: list[SummarySentence] = field(default_factory=list)
+    timeline: list[SummarySentence] = field(default_factory=list)
+    # One short "Summary by newsloom" paragraph per article, keyed by article id.
+    articles: dict[str, list[SummarySentence]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "story_id": self.story_id,
+            "summary": [s.to_dict() for s in self.summary],
+            "key_points": [s.to_dict() for s in self.key_points],
+            "timeline": [s.to_dict() for s in self.timeline],
+            "articles": {k: [s.to_dict() for s in v] for k, v in self.articles.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StorySummary:
+        def many(items: Any) -> list[SummarySentence]:
+            return [SummarySentence.from_dict(i) for i in items or []]
+
+        return cls(
+            story_id=data["story_id"],
+            summary=many(data.get("summary")),
+            key_points=many(data.get("key_points")),
+            timeline=many(data.get("timeline")),
+            articles={k: many(v) for k, v in (data.get("articles") or {}).items()},
+        )

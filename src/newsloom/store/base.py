@@ -11,11 +11,19 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Literal, Protocol, runtime_checkable
 
-from newsloom.types import Article, Conflict, Failure, Provenance, Story, StoryMember
+from newsloom.types import (
+    Article,
+    Conflict,
+    Failure,
+    Provenance,
+    Story,
+    StoryMember,
+    StorySummary,
+)
 
 __all__ = [
     "ArticleVersion",
@@ -245,13 +253,24 @@ class Store(Protocol):
         conflicts: Sequence[Conflict],
         *,
         members: int,
+        summary: StorySummary | None = None,
     ) -> None:
-        """Replace a story's provenance edges and conflicts in one transaction."""
+        """Replace a story's provenance edges, conflicts and summary in one transaction."""
         ...
 
     def story_provenance(self, story_id: str) -> list[Provenance]: ...
 
     def story_conflicts(self, story_id: str) -> list[Conflict]: ...
+
+    def story_summary(self, story_id: str) -> StorySummary | None: ...
+
+    def story_analysed_at(self, story_id: str) -> datetime | None: ...
+
+    # -- page views (no cookies, nothing about the reader) -------------------
+
+    def count_view(self, kind: str, item_id: str, *, day: date | None = None) -> None: ...
+
+    def views(self, kind: str, item_id: str) -> int: ...
 
     def close(self) -> None: ...
 

@@ -34,8 +34,9 @@ from newsloom.store.base import (
     utc_text,
 )
 from newsloom.store.migrations import Migration, latest_version, pending
-from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SQLiteAnalysisMixin
+from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SUMMARY_SCHEMA, SQLiteAnalysisMixin
 from newsloom.store.sqlite_stories import STORY_SCHEMA, SQLiteStoryMixin
+from newsloom.store.sqlite_views import VIEWS_SCHEMA, SQLiteViewsMixin
 from newsloom.types import Article, Failure
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SQLiteStore"]
@@ -262,6 +263,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         description="story analysis: provenance edges, conflicts and a queue of stories to analyse",
         statements=ANALYSIS_SCHEMA,
     ),
+    Migration(
+        version=6,
+        description="story summaries and page views (counts only, nothing about readers)",
+        statements=SUMMARY_SCHEMA + VIEWS_SCHEMA,
+    ),
 )
 
 _ARTICLE_COLUMNS = (
@@ -362,7 +368,7 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin):
+class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
     """The ``Store`` protocol on a single SQLite file (or ``:memory:``).
 
     One connection per store object, shared between threads under a lock; open

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from newsloom.types import Conflict, ConflictSide, Passage, Provenance
+from newsloom.types import Conflict, ConflictSide, Passage, Provenance, StorySummary
 
-__all__ = ["ANALYSIS_SCHEMA", "SQLiteAnalysisMixin"]
+__all__ = ["ANALYSIS_SCHEMA", "SUMMARY_SCHEMA", "SQLiteAnalysisMixin"]
 
 ANALYSIS_SCHEMA: tuple[str, ...] = (
     """
@@ -98,6 +98,31 @@ ANALYSIS_SCHEMA: tuple[str, ...] = (
     """,
 )
 
+# Migration 6: each story's cited summary, key points, timeline and per-article
+# summaries, written by the same analysis step and gone with the story.
+SUMMARY_SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE story_summaries (
+        story_id TEXT PRIMARY KEY,
+        data TEXT NOT NULL CHECK (json_valid(data)),
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    # Stories analysed before summaries existed are summarised on the next run.
+    "INSERT OR IGNORE INTO pending_analysis SELECT story_id FROM story_analysis",
+    """
+    CREATE TRIGGER stories_merged_drop_summary AFTER UPDATE OF merged_into ON stories
+    WHEN new.merged_into IS NOT NULL BEGIN
+        DELETE FROM story_summaries WHERE story_id = new.id;
+    END
+    """,
+    """
+    CREATE TRIGGER stories_deleted_drop_summary AFTER DELETE ON stories BEGIN
+        DELETE FROM story_summaries WHERE story_id = old.id;
+    END
+    """,
+)
+
 Connect = Callable[[str], AbstractContextManager[sqlite3.Connection]]
 
 
@@ -145,10 +170,17 @@ class SQLiteAnalysisMixin:
         conflicts: Sequence[Conflict],
         *,
         members: int,
+        summary: StorySummary | None = None,
     ) -> None:
-        """Replace a story's provenance and conflicts in one transaction."""
+        """Replace a story's provenance, conflicts and summary in one transaction."""
         now = datetime.now(UTC).isoformat()
         with self._transaction("saving a story analysis") as conn:
+            conn.execute("DELETE FROM story_summaries WHERE story_id = ?", (story_id,))
+            if summary is not None:
+                conn.execute(
+                    "INSERT INTO story_summaries (story_id, data, updated_at) VALUES (?,?,?)",
+                    (story_id, json.dumps(summary.to_dict(), ensure_ascii=False), now),
+                )
             conn.execute("DELETE FROM provenance WHERE story_id = ?", (story_id,))
             conn.execute("DELETE FROM conflicts WHERE story_id = ?", (story_id,))
             conn.executemany(
@@ -240,6 +272,14 @@ class SQLiteAnalysisMixin:
                 )
             )
         return out
+
+    def story_summary(self, story_id: str) -> StorySummary | None:
+        """The story's cited summary from its last analysis, or None."""
+        with self._reading("reading a story summary") as conn:
+            row = conn.execute(
+                "SELECT data FROM story_summaries WHERE story_id = ?", (story_id,)
+            ).fetchone()
+        return StorySummary.from_dict(json.loads(row[0])) if row else None
 
     def story_analysed_at(self, story_id: str) -> datetime | None:
         """When the story was last analysed, or None if it never was."""
