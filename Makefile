@@ -33,6 +33,7 @@ eval: $(STAMP)
 	$(BIN)/python eval/extraction.py
 	$(BIN)/python eval/stories.py
 	$(BIN)/python eval/dedup.py
+	$(BIN)/python eval/provenance.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/extraction.py
