@@ -20,6 +20,7 @@ from newsloom.facts import (
     extract_quantities,
     extract_quotes,
     negation_count,
+    negation_targets,
     phase_words,
 )
 from newsloom.types import Provenance
@@ -107,6 +108,7 @@ def test_quotes_negation_and_phases() -> None:
     (quote,) = extract_quotes("She said: “We will rebuild the pier by the summer.”")
     assert quote.text == "We will rebuild the pier by the summer."
     assert negation_count("The mayor did not resign and won't.") == 2
+    assert negation_targets("There is not much doubt about the plan.") == {"doubt"}
     assert phase_words("After the recount she led.") == {"re"}
     assert phase_words("The first count put her ahead.") == {"first"}
     assert phase_words("It was the second day of the visit.") == frozenset()
@@ -202,6 +204,13 @@ def test_negation_flip() -> None:
     b = "The inspectors said the dam was not safe to use after the repairs were finished."
     (conflict,) = _pair(a, b)
     assert conflict.kind == "negation"
+
+
+def test_negation_of_something_the_other_does_not_say_is_not_a_flip() -> None:
+    a = "There is not much doubt before the council meeting on the harbour plan for the old quay."
+    c = "There is much doubt before the council meeting on the harbour plan for the old quay."
+    assert _pair(a, "The council meeting on the harbour plan for the old quay is on Friday.") == []
+    assert [x.kind for x in _pair(a, c)] == ["negation"]
 
 
 def test_unrelated_sentences_are_never_compared() -> None:

@@ -40,6 +40,7 @@ from newsloom.facts import (
     extract_quotes,
     fold,
     negation_count,
+    negation_targets,
     phase_words,
     place_tokens,
 )
@@ -569,6 +570,7 @@ def _pair_conflicts(
             and (sa.negations == 0) != (sb.negations == 0)
             and overlap >= params.negation_overlap
             and _lexical(sa.words, sb.words) >= params.negation_overlap
+            and _denies_shared(sa, sb)
             and quantities_agree
         ):
             negated = na if sa.negations else nb
@@ -588,6 +590,12 @@ def _pair_conflicts(
     found.extend(_person_conflicts(a, b, sims, params, story_id))
     found.extend(_quote_conflicts(a, b, params, story_id))
     return found
+
+
+def _denies_shared(a: _Sentence, b: _Sentence) -> bool:
+    """The negated sentence denies something the other one states."""
+    negated, plain = (a, b) if a.negations else (b, a)
+    return bool(negation_targets(negated.text) & plain.words)
 
 
 def _unit_label(q: Quantity) -> str:

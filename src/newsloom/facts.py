@@ -28,6 +28,7 @@ __all__ = [
     "extract_quotes",
     "fold",
     "negation_count",
+    "negation_targets",
     "phase_words",
 ]
 
@@ -724,6 +725,20 @@ _NEGATION = re.compile(
 
 def negation_count(sentence: str) -> int:
     return len(_NEGATION.findall(sentence))
+
+
+def negation_targets(sentence: str) -> set[str]:
+    """The first content word after each negation cue: what is being denied.
+
+    "There's not much suspense" denies suspense; a report without the word
+    "suspense" has not left out that negation, it says something else.
+    """
+    out = set()
+    for m in _NEGATION.finditer(sentence):
+        following = tokenize(sentence[m.end() : m.end() + 60])
+        if following:
+            out.add(following[0])
+    return out
 
 
 # Words that place a fact at one stage of a story: a first count and a
