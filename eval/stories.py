@@ -31,11 +31,24 @@ Systems:
 - ``newsloom`` (online): ``newsloom.cluster.cluster_stream`` sees the articles
   one batch at a time in stream order; scored on each order.
 
-Tuning the baselines on the data they are scored on makes them an upper bound
-of what each would reach; the held-out parts of the data sets are never read.
+Two protocols, both in every run:
+
+- *tuned on the scored data*: each baseline's setting is swept on the very
+  data set it is scored on and the best kept (an upper bound of itself);
+  newsloom runs once with its defaults (one setting for all data sets), and
+  once more with its join threshold swept the same way (``newsloom (swept)``),
+  so both sides are tuned likewise.
+- *held-out halves* (2-fold): the stories (ECB+: the topics) of each data set
+  are split into two halves by a seeded hash; each half is clustered on its
+  own, with the setting that scored best on the other half, and the two
+  halves' clusters are scored together.  No system sees the gold labels of
+  the articles it is scored on.
+
+The held-out parts of the data sets (the ECB+ test topics are not in the
+file, nor NeuS's test split) are never read.
 
 Usage: ``.venv/bin/python eval/stories.py [--datasets ecbplus,neus,basil]
-[--neus-stories N] [--seed N] [--model NAME]``
+[--neus-stories N] [--seed N] [--model NAME] [--no-speed]``
 """
 
 from __future__ import annotations
@@ -49,7 +62,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -66,6 +79,7 @@ SYNTHETIC_START = datetime(2020, 1, 1, tzinfo=UTC)
 TFIDF_THRESHOLDS = [round(0.5 + 0.025 * i, 3) for i in range(20)]  # 0.5 .. 0.975
 EMB_THRESHOLDS = [round(0.3 + 0.025 * i, 3) for i in range(20)]  # 0.3 .. 0.775
 HDBSCAN_GRID = [(2, 1), (2, 2), (3, 1), (3, 2), (5, 1), (5, 3), (8, 1), (8, 4)]
+JOIN_THRESHOLDS = [round(0.35 + 0.025 * i, 3) for i in range(11)]  # 0.35 .. 0.6
 
 
 @dataclass(slots=True)
@@ -241,61 +255,191 @@ class Result:
     seconds: float
 
 
-def run_baselines(stream: Stream, embedder: Embedder) -> list[Result]:
-    gold = stream.gold("story")
+@dataclass(slots=True)
+class System:
+    """A clusterer with a grid of settings.
+
+    ``run(indices, setting)`` clusters the stream's articles at ``indices`` (in
+    stream order) on their own and returns one label per article.
+    """
+
+    name: str
+    grid: Sequence[Any]
+    describe: Callable[[Any], str]
+    run: Callable[[Sequence[int], Any], list[str]]
+    setup_seconds: float = 0.0  # features of the whole stream
+
+
+def halves(stream: Stream, seed: int) -> list[list[int]]:
+    """Two halves of the stream's indices, split by topic (else story), seeded."""
+    parts: list[list[int]] = [[], []]
+    for index, item in enumerate(stream.items):
+        key = item.topic if item.topic is not None else item.story
+        digest = hashlib.sha256(f"{seed}:{stream.dataset}:{key}".encode()).digest()
+        parts[digest[0] % 2].append(index)
+    return parts
+
+
+def tune(system: System, indices: Sequence[int], gold: list[str]) -> tuple[Any, list[str], float]:
+    """Best setting on ``indices`` by B-cubed F1; its labels; seconds per clustering run."""
+    sub_gold = [gold[i] for i in indices]
+    start = time.perf_counter()
+    best, labels, _ = sweep(lambda setting: system.run(indices, setting), system.grid, sub_gold)
+    return best, labels, (time.perf_counter() - start) / max(len(system.grid), 1)
+
+
+def tuned_on_scored(system: System, gold: list[str]) -> Result:
+    """The first protocol: the setting that scores best on the data scored."""
+    everything = list(range(len(gold)))
+    best, labels, per_run = tune(system, everything, gold)
+    return Result(system.name, system.describe(best), labels, system.setup_seconds + per_run)
+
+
+def held_out(
+    system: System, parts: list[list[int]], gold: list[str], *, tuned: bool = True
+) -> Result:
+    """The second protocol: each half clustered with the setting tuned on the other
+    half (``tuned=False``: with the system's defaults, setting ``None``)."""
+    labels = [""] * len(gold)
+    chosen = []
+    for half, part in enumerate(parts):
+        if not part:
+            continue
+        other = parts[1 - half]
+        setting = tune(system, other, gold)[0] if tuned and other else None
+        for index, label in zip(part, system.run(part, setting), strict=True):
+            labels[index] = f"h{half}:{label}"
+        chosen.append(system.describe(setting))
+    setting = chosen[0] if len(set(chosen)) == 1 else " / ".join(chosen)
+    return Result(system.name, setting, labels, 0.0)
+
+
+def baseline_systems(stream: Stream, embedder: Embedder) -> list[System]:
+    """The batch baselines over this stream's articles (features computed once)."""
     articles = [item.article for item in stream.items]
-    results = []
+    texts = [full_text(a) for a in articles]
+    matrices: dict[tuple[int, ...], Any] = {}
+
+    def tfidf(indices: Sequence[int]) -> Any:
+        # Fitted on the articles clustered (document frequencies are unsupervised).
+        key = tuple(indices)
+        if key not in matrices:
+            vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=1)
+            matrices[key] = vectorizer.fit_transform([texts[i] for i in indices])
+        return matrices[key]
 
     start = time.perf_counter()
-    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=1)
-    tfidf = vectorizer.fit_transform([full_text(a) for a in articles])
-    setup = time.perf_counter() - start
-    start = time.perf_counter()
-    best, labels, _ = sweep(lambda t: agglomerative(tfidf, t), TFIDF_THRESHOLDS, gold)
-    per_run = (time.perf_counter() - start) / len(TFIDF_THRESHOLDS)
-    results.append(Result("tfidf+agglo", f"distance {best}", labels, setup + per_run))
-
+    tfidf(range(len(articles)))
+    tfidf_seconds = time.perf_counter() - start
     start = time.perf_counter()
     vectors = embedder.embed([article_text_for_embedding(a) for a in articles])
     embed_seconds = time.perf_counter() - start
 
-    def hdbscan(setting: tuple[int, int]) -> list[str]:
+    def hdbscan(indices: Sequence[int], setting: tuple[int, int]) -> list[str]:
         size, samples = setting
+        if len(indices) < 2:
+            return [f"n{i}" for i in range(len(indices))]
         model = HDBSCAN(min_cluster_size=size, min_samples=samples, metric="euclidean", copy=True)
-        return singletons_to_labels(model.fit_predict(vectors))
+        return singletons_to_labels(model.fit_predict(vectors[list(indices)]))
 
-    start = time.perf_counter()
-    best, labels, _ = sweep(hdbscan, HDBSCAN_GRID, gold)
-    per_run = (time.perf_counter() - start) / len(HDBSCAN_GRID)
-    setting = f"min_cluster_size {best[0]}, min_samples {best[1]}"
-    results.append(Result("emb+hdbscan", setting, labels, embed_seconds + per_run))
+    def distance(value: Any) -> str:
+        return f"distance {value}"
 
-    start = time.perf_counter()
-    best, labels, _ = sweep(lambda t: agglomerative(vectors, t), EMB_THRESHOLDS, gold)
-    per_run = (time.perf_counter() - start) / len(EMB_THRESHOLDS)
-    results.append(Result("emb+agglo", f"distance {best}", labels, embed_seconds + per_run))
-    return results
+    return [
+        System(
+            "tfidf+agglo", TFIDF_THRESHOLDS, distance,
+            lambda ind, t: agglomerative(tfidf(ind), t), tfidf_seconds,
+        ),
+        System(
+            "emb+hdbscan", HDBSCAN_GRID, lambda s: f"min_cluster_size {s[0]}, min_samples {s[1]}",
+            hdbscan, embed_seconds,
+        ),
+        System(
+            "emb+agglo", EMB_THRESHOLDS, distance,
+            lambda ind, t: agglomerative(vectors[list(ind)], t), embed_seconds,
+        ),
+    ]  # fmt: skip
 
 
-def run_online(stream: Stream) -> Result | str:
-    """The system under test, or the reason it could not run."""
+class CachingFeaturizer:
+    """newsloom's models with their outputs remembered by text, so that re-running
+    the clusterer (threshold sweeps, halves) costs the clustering only.  The
+    features of an article do not depend on the others, so the results are the
+    same as uncached; the timed default run is the first, uncached one."""
+
+    def __init__(self) -> None:
+        from newsloom.cluster import Featurizer, default_featurizer
+
+        base = default_featurizer()
+        self._vectors: dict[str, np.ndarray] = {}
+        self._entities: dict[str, list[tuple[str, str]]] = {}
+        self._embed, self._find = base.embed, base.entities
+        self.featurizer = Featurizer(
+            embed=self.embed, entities=self.entities, tokens=base.tokens, lead=base.lead
+        )
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            for text, vector in zip(missing, self._embed(missing), strict=True):
+                self._vectors[text] = np.asarray(vector, dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+    def entities(self, texts: Sequence[str]) -> list[list[tuple[str, str]]]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._entities]
+        if missing:
+            for text, found in zip(missing, self._find(missing), strict=True):
+                self._entities[text] = found
+        return [self._entities[t] for t in texts]
+
+
+def online_system(stream: Stream, cache: CachingFeaturizer) -> System | str:
+    """newsloom's online clusterer with its join threshold as the setting (None = defaults)."""
     try:
-        from newsloom.cluster import cluster_stream
+        from newsloom.cluster import ClusterParams, cluster_stream
     except ImportError as exc:
         return f"newsloom.cluster.cluster_stream is not available yet ({exc}); skipped"
     articles = [item.article for item in stream.items]
+
+    def run(indices: Sequence[int], threshold: float | None) -> list[str]:
+        params = ClusterParams() if threshold is None else ClusterParams(join_threshold=threshold)
+        chosen = [articles[i] for i in indices]
+        labels = cluster_stream(chosen, params, featurizer=cache.featurizer)
+        if len(labels) != len(chosen):
+            raise RuntimeError(f"cluster_stream returned {len(labels)} ids for {len(chosen)}")
+        return [str(label) for label in labels]
+
+    def describe(threshold: float | None) -> str:
+        return "online, defaults" if threshold is None else f"online, join {threshold}"
+
+    return System("newsloom", JOIN_THRESHOLDS, describe, run)
+
+
+def run_online(system: System, stream: Stream) -> Result:
+    """The system under test with its defaults, timed (features included when uncached)."""
     start = time.perf_counter()
-    labels = cluster_stream(articles)
-    seconds = time.perf_counter() - start
-    if len(labels) != len(articles):
-        return f"cluster_stream returned {len(labels)} ids for {len(articles)} articles"
-    return Result("newsloom", "online, defaults", [str(x) for x in labels], seconds)
+    labels = system.run(range(len(stream.items)), None)
+    return Result("newsloom", system.describe(None), labels, time.perf_counter() - start)
 
 
-def report(stream: Stream, results: list[Result]) -> None:
-    for level in stream.levels:
+def carry_over(results: list[Result], first: Stream, stream: Stream) -> list[Result]:
+    """Batch results of one order shown for another: labels follow the article ids."""
+    if stream is first:
+        return list(results)
+    position = {item.article.id: i for i, item in enumerate(first.items)}
+    return [
+        Result(res.system, res.setting,
+               [res.labels[position[item.article.id]] for item in stream.items], res.seconds)
+        for res in results
+    ]  # fmt: skip
+
+
+def report(
+    stream: Stream, results: list[Result], levels: Sequence[str] | None = None, note: str = ""
+) -> None:
+    for level in levels or stream.levels:
         gold = stream.gold(level)
-        title = f"### {stream.dataset}, {stream.order}: gold = {level}"
+        title = f"### {stream.dataset}, {stream.order}{note}: gold = {level}"
         plural = "stories" if level == "story" else "topics"
         print(f"{title} ({len(gold)} articles, {len(set(gold))} {plural})\n")
         rows = []
@@ -303,7 +447,8 @@ def report(stream: Stream, results: list[Result]) -> None:
             s = score(res.labels, gold)
             rows.append(
                 [res.system, s["b3_p"], s["b3_r"], s["b3_f1"], s["pair_p"], s["pair_r"],
-                 s["pair_f1"], len(set(res.labels)), f"{res.seconds:.1f}", res.setting]
+                 s["pair_f1"], len(set(res.labels)), f"{res.seconds:.1f}" if res.seconds else "-",
+                 res.setting]
             )  # fmt: skip
         headers = ["system", "B3 P", "B3 R", "B3 F1", "pair P", "pair R", "pair F1"]
         print_table([*headers, "clusters", "seconds", "setting"], rows)
@@ -364,32 +509,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.no_speed:
         measure_speed(streams, list(MODELS))
 
-    baselines: dict[str, list[Result]] = {}
+    cache = CachingFeaturizer()
+    oracle: dict[str, list[Result]] = {}
+    crossed: dict[str, list[Result]] = {}
     firsts: dict[str, Stream] = {}
     for stream in streams:
+        gold = stream.gold("story")
+        parts = halves(stream, args.seed)
         # Batch baselines see everything at once, so the order does not matter to
         # them: run once per data set and show them beside each order's online run.
-        if stream.dataset not in baselines:
-            baselines[stream.dataset] = run_baselines(stream, embedder)
+        if stream.dataset not in oracle:
+            systems = baseline_systems(stream, embedder)
+            oracle[stream.dataset] = [tuned_on_scored(system, gold) for system in systems]
+            crossed[stream.dataset] = [held_out(system, parts, gold) for system in systems]
             firsts[stream.dataset] = stream
         first = firsts[stream.dataset]
-        ordered = baselines[stream.dataset]
-        if stream is not first:
-            # Same articles in another order: carry the labels over by article id.
-            by_id = {
-                item.article.id: [res.labels[i] for res in ordered]
-                for i, item in enumerate(first.items)
-            }
-            ordered = [
-                Result(res.system, res.setting, [by_id[it.article.id][k] for it in stream.items],
-                       res.seconds)
-                for k, res in enumerate(ordered)
-            ]  # fmt: skip
-        online = run_online(stream)
-        results = list(ordered)
-        if isinstance(online, Result):
-            results.append(online)
+        results = carry_over(oracle[stream.dataset], first, stream)
+        held = carry_over(crossed[stream.dataset], first, stream)
+        online = online_system(stream, cache)
+        if isinstance(online, System):
+            results.append(run_online(online, stream))
+            swept = tuned_on_scored(online, gold)
+            results.append(replace(swept, system="newsloom (swept)", seconds=results[-1].seconds))
+            held.append(held_out(online, parts, gold, tuned=False))
+            held.append(replace(held_out(online, parts, gold), system="newsloom (swept)"))
         report(stream, results)
+        sizes = f"halves of {len(parts[0])} and {len(parts[1])} articles"
+        report(stream, held, ["story"], f", held-out halves ({sizes})")
         if isinstance(online, str):
             print(f"newsloom: {online}\n")
 

@@ -132,23 +132,42 @@ def test_candidates_come_from_the_index_not_a_scan() -> None:
     assert index.candidates(bridge.keys(clusterer.params), T0 - timedelta(days=7), 30, 200) == []
 
 
-def test_bridging_article_merges_two_stories() -> None:
-    a = art("m1", "Harbour strike", "Dock workers strike at Velmora harbour over pay.")
-    b = art(
+HARBOUR = [
+    art("m1", "Harbour strike", "Dock workers strike at Velmora harbour over pay."),
+    art(
         "m2", "Ferry cancelled", "Velmora ferry cancelled as harbour workers walk out over pay.", 1
-    )
-    bridge = art(
+    ),
+    art(
         "m3",
         "Harbour strike cancels ferry",
         "Velmora harbour strike over pay cancels ferry as dock workers walk out.",
         2,
-    )
+    ),
+]
+
+
+def test_bridging_article_merges_two_stories() -> None:
+    a, b, bridge = HARBOUR
     index = MemoryStoryIndex()
     clusterer = OnlineClusterer(index, ClusterParams(join_threshold=0.45, merge_threshold=0.3))
     decisions = [clusterer.add(i) for i in featurize([a, b, bridge], index, FAKE)]
     assert decisions[0].new_story and decisions[1].new_story  # two stories at first
     assert decisions[2].merged == (decisions[1].story_id,)
     assert index.merges == [(decisions[1].story_id, decisions[0].story_id, bridge.id)]
+
+
+def test_related_stories_do_not_merge_by_default() -> None:
+    # The two stories are related but not one: by default only stories whose
+    # centroids are near-identical merge (ECB+ sub-topics of one topic must not).
+    index = MemoryStoryIndex()
+    clusterer = OnlineClusterer(index)
+    items = featurize(HARBOUR, index, FAKE)
+    first, second = items[0].embedding, items[1].embedding
+    assert float(first @ second) < ClusterParams().merge_threshold
+    decisions = [clusterer.add(i) for i in items]
+    assert decisions[0].new_story and decisions[1].new_story
+    assert not decisions[2].new_story and decisions[2].merged == ()
+    assert index.merges == []
 
 
 def test_undated_articles_still_get_a_story() -> None:
