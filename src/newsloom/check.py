@@ -97,10 +97,6 @@ class CheckParams:
 
 
 DEFAULT_PARAMS = CheckParams()
-_KIND_ORDER: dict[str, int] = {
-    k: i
-    for i, k in enumerate(["number", "duration", "date", "place", "person", "quote", "negation"])
-}
 
 
 # --- one article, analysed once ----------------------------------------------

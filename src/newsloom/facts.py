@@ -178,89 +178,14 @@ _COUNT_SYNONYMS = {
     "ballot": "vote",
 }
 # Words after a number that are not what it counts.
-_NOT_UNITS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "and",
-        "or",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "from",
-        "with",
-        "as",
-        "than",
-        "that",
-        "which",
-        "who",
-        "this",
-        "these",
-        "those",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "can",
-        "could",
-        "may",
-        "might",
-        "per",
-        "am",
-        "pm",
-        "a.m.",
-        "p.m.",
-        "a.m",
-        "p.m",
-        "more",
-        "less",
-        "times",
-        "time",
-        "out",
-        "other",
-        "others",
-        "years-old",
-        "percentage",
-        "point",
-        "points",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-    ]
-)
+_NOT_UNITS_TEXT = """
+    a an the of to and or in on at by for from with as than that which who this these
+    those is are was were be been has have had will would can could may might per am pm
+    a.m. p.m. a.m p.m more less times time out other others years-old percentage point
+    points january february march april may june july august september october november
+    december jan feb mar apr jun jul aug sep sept oct nov dec
+"""
+_NOT_UNITS = frozenset(_NOT_UNITS_TEXT.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -585,62 +510,14 @@ def _last_weekday(published: date, weekday: int) -> date:
 
 # --- places ------------------------------------------------------------------
 
-_PLACE_HEADS = frozenset(
-    [
-        "hall",
-        "centre",
-        "center",
-        "chamber",
-        "room",
-        "school",
-        "station",
-        "building",
-        "church",
-        "hospital",
-        "street",
-        "road",
-        "lane",
-        "bridge",
-        "park",
-        "square",
-        "house",
-        "office",
-        "exchange",
-        "hotel",
-        "stadium",
-        "club",
-        "library",
-        "factory",
-        "site",
-        "plant",
-        "airport",
-        "port",
-        "harbour",
-        "harbor",
-        "village",
-        "town",
-        "city",
-        "county",
-        "ward",
-        "field",
-        "arena",
-        "theatre",
-        "theater",
-        "museum",
-        "gallery",
-        "embassy",
-        "palace",
-        "castle",
-        "camp",
-        "prison",
-        "barracks",
-        "base",
-        "pharmacy",
-        "shop",
-        "store",
-        "market",
-    ]
-)
+_PLACE_HEADS_TEXT = """
+    hall centre center chamber room school station building church hospital street road
+    lane bridge park square house office exchange hotel stadium club library factory
+    site plant airport port harbour harbor village town city county ward field arena
+    theatre theater museum gallery embassy palace castle camp prison barracks base
+    pharmacy shop store market
+"""
+_PLACE_HEADS = frozenset(_PLACE_HEADS_TEXT.split())
 _PLACE = re.compile(
     r"\b(?P<prep>in|at|inside|outside)\s+(?P<phrase>(?:the\s+)?(?:[\w’'-]+\s+){0,5}?[\w’'-]+)"
     r"(?=\s*(?:[,.;:!?)]|$|\s+(?:on|with|for|after|before|when|where|while|and|but|to|by|from|"
@@ -759,22 +636,10 @@ def phase_words(sentence: str) -> frozenset[str]:
     return frozenset(out)
 
 
-_TIME_WORDS = frozenset(_WEEKDAYS) | frozenset(
-    [
-        "morning",
-        "afternoon",
-        "evening",
-        "night",
-        "week",
-        "month",
-        "year",
-        "today",
-        "yesterday",
-        "tomorrow",
-        "hour",
-        "minute",
-    ]
+_TIME_WORDS_TEXT = (
+    "morning afternoon evening night week month year today yesterday tomorrow hour minute"
 )
+_TIME_WORDS = frozenset(_WEEKDAYS) | frozenset(_TIME_WORDS_TEXT.split())
 
 
 def anchor_words(sentence: str, start: int, end: int, window: int = 5) -> set[str]:
