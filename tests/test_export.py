@@ -216,3 +216,104 @@ def test_an_empty_day_says_so(stores) -> None:
     text = daily_digest(store, date(2026, 3, 5))
     assert "No stories were updated on 2026-03-05 (UTC)." in text
     assert "##" not in text
+
+
+# -- html: a static copy of the web app ---------------------------------------
+
+web = pytest.importorskip("newsloom.web")
+
+
+def _local_links(root: Path) -> list[tuple[Path, str]]:
+    """(file, link) for every link in the site's HTML files that is not off-site."""
+    import lxml.html
+
+    links = []
+    for page in root.rglob("*.html"):
+        doc = lxml.html.document_fromstring(page.read_bytes())
+        assert doc.xpath("//script") == [], page
+        for _el, _attr, link, _pos in doc.iterlinks():
+            if not link.startswith(("http://", "https://", "#")):
+                links.append((page, link))
+    return links
+
+
+def test_html_is_a_static_site_with_relative_links_that_all_resolve(stores, tmp_path: Path) -> None:
+    store, bridge, flood = stores
+    save_summary(store, bridge)
+    seen: list[str] = []
+    out = tmp_path / "site"
+    report = export(store, out, "html", on_item=seen.append)
+    assert report.missing == []
+    assert sorted(seen) == sorted([bridge, flood]) and report.articles == 5
+    for name in ("index.html", "stories.html", "static/style.css", "feed.atom", "index.json"):
+        assert (out / name).is_file(), name
+    assert (out / "story" / f"{bridge}.html").is_file()
+    assert (out / "story" / bridge / "feed.atom").is_file()
+    assert all((out / "article" / f"{a.id}.html").is_file() for a in [*BRIDGE, *FLOOD])
+    links = _local_links(out)
+    assert links, "the pages link to each other"
+    for page, link in links:
+        assert not link.startswith("/"), (page, link)  # file:// would resolve it to the disk root
+        target = (page.parent / link.split("#")[0]).resolve()
+        assert target.is_file() and target.is_relative_to(out), (page, link)
+    story_page = (out / "story" / f"{bridge}.html").read_text()
+    assert "&lt;script&gt;" in story_page or "Tom &amp; Jerry" in story_page
+    assert "<form" not in story_page  # search needs the server
+    # Rendering through the app counted no view in the store itself.
+    assert store.views("story", bridge) == 0
+
+
+def test_html_with_base_url_sends_search_to_the_server(stores, tmp_path: Path) -> None:
+    store, bridge, _ = stores
+    out = tmp_path / "site"
+    export(store, out, "html", base_url="https://news.example")
+    page = (out / "story" / f"{bridge}.html").read_text()
+    assert 'action="https://news.example/search"' in page
+    feed = feedparser.parse((out / "feed.atom").read_bytes())
+    assert feed.entries[0].link.startswith("https://news.example/story/")
+
+
+def test_html_since_keeps_only_the_exported_stories(stores, tmp_path: Path) -> None:
+    store, bridge, flood = stores
+    out = tmp_path / "site"
+    report = export(store, out, "html", since=T0 + timedelta(hours=4))
+    assert report.stories == 1
+    assert (out / "story" / f"{bridge}.html").is_file()
+    assert not (out / "story" / f"{flood}.html").exists()
+    assert not (out / "article" / f"{FLOOD[0].id}.html").exists()
+    for page, link in _local_links(out):
+        assert (page.parent / link.split("#")[0]).resolve().is_file(), (page, link)
+
+
+def test_html_includes_the_pagination_pages(tmp_path: Path) -> None:
+    from newsloom.cluster import cluster_stored
+    from newsloom.store import open_store
+    from test_feeds import FAKE, _article
+
+    articles = [
+        _article(
+            f"{i:02d}",
+            f"Story number {i}",
+            " ".join(f"topic{i}word{j}" for j in range(30)) + ".",
+            i,
+        )
+        for i in range(25)
+    ]
+    with open_store(f"sqlite:///{tmp_path / 'many.db'}") as store:
+        store.put_articles(articles)
+        cluster_stored(store, [a.id for a in articles], featurizer=FAKE)
+        assert store.count_stories() == 25
+        report = export(store, tmp_path / "site", "html")
+    assert report.stories == 25 and report.missing == []
+    first = (tmp_path / "site" / "stories.html").read_text()
+    assert 'href="stories-page-2.html"' in first
+    second = (tmp_path / "site" / "stories-page-2.html").read_text()
+    assert "Story number 0" in second and 'href="stories.html"' in second
+
+
+def test_html_needs_a_store_in_a_file(tmp_path: Path) -> None:
+    from newsloom.store import open_store
+
+    with open_store("sqlite://:memory:") as store, pytest.raises(InputError, match="file"):
+        export(store, tmp_path / "site", "html")
+    assert not (tmp_path / "site").exists() and list(tmp_path.iterdir()) == []

@@ -73,7 +73,8 @@ class ExportReport:
     stories: int = 0
     articles: int = 0
     files: int = 0
-    pages: list[str] = field(default_factory=list)  # html: the site paths rendered
+    pages: list[str] = field(default_factory=list)  # html: the addresses rendered
+    missing: list[str] = field(default_factory=list)  # html: linked addresses the app refused
 
     def to_dict(self) -> dict[str, Any]:
         return {
