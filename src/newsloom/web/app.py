@@ -1,0 +1,267 @@
+"""Routes: every HTML page and its ``.json`` twin render one dict from ``pages``.
+
+Handlers are plain (sync) functions: the store is synchronous, and FastAPI
+runs them on its thread pool, where each thread reads through its own store
+connection (``StorePool``) so that readers do not queue behind one lock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from newsloom.settings import Settings
+from newsloom.store import open_store
+from newsloom.store.base import Store
+from newsloom.web import pages
+from newsloom.web.render import error_page, render
+from newsloom.web.security import Guard
+
+__all__ = ["StorePool", "build_app"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+# Ids are short hex-like tokens; anything else is not worth a database query.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SPAN = re.compile(r"(\d{1,8})-(\d{1,8})")
+DONT_MISS_SECONDS = 30.0
+
+PageNo = Annotated[int, Query(ge=1, le=pages.MAX_PAGE)]
+SearchText = Annotated[str, Query(max_length=pages.MAX_QUERY_CHARS)]
+
+
+class StorePool:
+    """One store per thread for a file store; one shared store for ``:memory:``.
+
+    SQLite in WAL mode lets many readers run at once, but only on separate
+    connections; an in-memory database exists only on its own connection.
+    """
+
+    def __init__(self, url: str, settings: Settings | None = None) -> None:
+        self.url = url
+        self.settings = settings
+        self._local = threading.local()
+        self._all: list[Store] = []
+        self._lock = threading.Lock()
+        self._shared: Store | None = None
+        first = open_store(url, settings=settings)  # fail now, not on the first request
+        self._all.append(first)
+        if ":memory:" in url:
+            self._shared = first
+        else:
+            self._local.store = first
+
+    def get(self) -> Store:
+        if self._shared is not None:
+            return self._shared
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = open_store(self.url, settings=self.settings)
+            self._local.store = store
+            with self._lock:
+                self._all.append(store)
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._all:
+                store.close()
+            self._all.clear()
+
+
+class TimedCache:
+    """A value recomputed at most every ``seconds`` (the home page's "don't miss")."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._value: Any = None
+        self._expires = 0.0
+
+    def get(self, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if time.monotonic() >= self._expires:
+                self._value = compute()
+                self._expires = time.monotonic() + self.seconds
+            return self._value
+
+
+def _html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(render(template, **context), status_code=status)
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    body, content_type = error_page(request.url.path, status, message)
+    return Response(body, status_code=status, media_type=content_type.split(";")[0])
+
+
+def _span(value: str | None) -> tuple[int, int] | None:
+    match = _SPAN.fullmatch(value or "")
+    if not match:
+        return None
+    start, end = int(match.group(1)), int(match.group(2))
+    return (start, end) if end > start else None
+
+
+_MESSAGES = {
+    404: "There is no page at this address.",
+    405: "This address only answers GET requests.",
+}
+
+
+def build_app(pool: StorePool) -> FastAPI:
+    """The FastAPI app over ``pool``'s store."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        pool.close()
+
+    app = FastAPI(
+        title="newsloom",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.pool = pool
+    app.state.dont_miss = TimedCache(DONT_MISS_SECONDS)
+    app.add_middleware(Guard, error_page=error_page)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if exc.status_code == 404 and exc.detail != "Not Found" else None
+        return _error(
+            request, exc.status_code, message or _MESSAGES.get(exc.status_code, "Request refused.")
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, _exc: RequestValidationError) -> Response:
+        # FastAPI's default echoes its validation internals; a reader needs one line.
+        return _error(
+            request,
+            400,
+            f"This address has a parameter this site cannot read (page is 1 to "
+            f"{pages.MAX_PAGE}, a search at most {pages.MAX_QUERY_CHARS} characters).",
+        )
+
+    def store() -> Store:
+        return pool.get()
+
+    def not_found(what: str) -> StarletteHTTPException:
+        return StarletteHTTPException(404, f"No {what} has this id.")
+
+    # -- home and story lists --------------------------------------------------
+
+    def home_data(page: int) -> dict[str, Any]:
+        data = pages.stories_page(store(), page)
+        data["dont_miss"] = app.state.dont_miss.get(lambda: pages.dont_miss(store()))
+        return data
+
+    @app.get("/index.json")
+    def home_json(page: PageNo = 1) -> JSONResponse:
+        return JSONResponse(home_data(page))
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(page: PageNo = 1) -> HTMLResponse:
+        return _html("home.html", **home_data(page), page_path="/")
+
+    @app.get("/stories.json")
+    def stories_json(page: PageNo = 1) -> JSONResponse:
+        return JSONResponse(pages.stories_page(store(), page))
+
+    @app.get("/stories", response_class=HTMLResponse)
+    def stories(page: PageNo = 1) -> HTMLResponse:
+        return _html("stories.html", **pages.stories_page(store(), page), page_path="/stories")
+
+    # -- one story ------------------------------------------------------------
+
+    def find_story(story_id: str) -> Any:
+        story = store().get_story(story_id) if _ID.fullmatch(story_id) else None
+        if story is None:
+            raise not_found("story")
+        return story
+
+    @app.get("/story/{story_id}.json")
+    def story_json(story_id: str, page: PageNo = 1) -> Response:
+        story = find_story(story_id)
+        if story.id != story_id:  # a prefix or a merged-away id: one address per story
+            return RedirectResponse(f"{pages.story_path(story.id)}.json?page={page}", 308)
+        views = store().views("story", story.id)
+        return JSONResponse(pages.story_page(store(), story, page, views))
+
+    @app.get("/story/{story_id}/feed.atom")
+    def story_atom(story_id: str, request: Request) -> Response:
+        from newsloom.feeds import story_feed
+
+        story = find_story(story_id)
+        base = str(request.base_url).rstrip("/")
+        return Response(story_feed(store(), story.id, base), media_type="application/atom+xml")
+
+    @app.get("/story/{story_id}", response_class=HTMLResponse)
+    def story_html(story_id: str, page: PageNo = 1) -> Response:
+        story = find_story(story_id)
+        if story.id != story_id:
+            return RedirectResponse(f"{pages.story_path(story.id)}?page={page}", 308)
+        # Counted by page alone: no cookie, no address, nothing about the reader.
+        store().count_view("story", story.id)
+        data = pages.story_page(store(), story, page, store().views("story", story.id))
+        return _html("story.html", **data, page_path=pages.story_path(story.id))
+
+    @app.get("/feed.atom")
+    def site_atom(request: Request) -> Response:
+        from newsloom.feeds import site_feed
+
+        base = str(request.base_url).rstrip("/")
+        return Response(site_feed(store(), base), media_type="application/atom+xml")
+
+    # -- one article ----------------------------------------------------------
+
+    def find_article(article_id: str) -> Any:
+        article = store().get_article(article_id) if _ID.fullmatch(article_id) else None
+        if article is None:
+            raise not_found("article")
+        return article
+
+    @app.get("/article/{article_id}.json")
+    def article_json(article_id: str) -> Response:
+        article = find_article(article_id)
+        if article.id != article_id:
+            return RedirectResponse(f"{pages.article_path(article.id)}.json", 308)
+        views = store().views("article", article.id)
+        return JSONResponse(pages.article_page(store(), article, views))
+
+    @app.get("/article/{article_id}", response_class=HTMLResponse)
+    def article_html(article_id: str, hl: Annotated[str | None, Query()] = None) -> Response:
+        article = find_article(article_id)
+        span = _span(hl)
+        if article.id != article_id:
+            return RedirectResponse(pages.article_path(article.id, span), 308)
+        store().count_view("article", article.id)
+        data = pages.article_page(store(), article, store().views("article", article.id))
+        return _html(
+            "article.html", **data, highlight=span, page_path=pages.article_path(article.id)
+        )
+
+    # -- search ---------------------------------------------------------------
+
+    @app.get("/search.json")
+    def search_json(q: SearchText = "", page: PageNo = 1) -> JSONResponse:
+        return JSONResponse(pages.search_page(store(), q, page))
+
+    @app.get("/search", response_class=HTMLResponse)
+    def search(q: SearchText = "", page: PageNo = 1) -> HTMLResponse:
+        return _html("search.html", **pages.search_page(store(), q, page), page_path="/search")
+
+    return app
