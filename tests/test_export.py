@@ -220,7 +220,10 @@ def test_an_empty_day_says_so(stores) -> None:
 
 # -- html: a static copy of the web app ---------------------------------------
 
-web = pytest.importorskip("newsloom.web")
+
+@pytest.fixture
+def web() -> None:
+    pytest.importorskip("newsloom.web")  # written alongside; the other formats need none of it
 
 
 def _local_links(root: Path) -> list[tuple[Path, str]]:
@@ -237,7 +240,9 @@ def _local_links(root: Path) -> list[tuple[Path, str]]:
     return links
 
 
-def test_html_is_a_static_site_with_relative_links_that_all_resolve(stores, tmp_path: Path) -> None:
+def test_html_is_a_static_site_with_relative_links_that_all_resolve(
+    stores, web, tmp_path: Path
+) -> None:
     store, bridge, flood = stores
     save_summary(store, bridge)
     seen: list[str] = []
@@ -263,7 +268,7 @@ def test_html_is_a_static_site_with_relative_links_that_all_resolve(stores, tmp_
     assert store.views("story", bridge) == 0
 
 
-def test_html_with_base_url_sends_search_to_the_server(stores, tmp_path: Path) -> None:
+def test_html_with_base_url_sends_search_to_the_server(stores, web, tmp_path: Path) -> None:
     store, bridge, _ = stores
     out = tmp_path / "site"
     export(store, out, "html", base_url="https://news.example")
@@ -273,7 +278,7 @@ def test_html_with_base_url_sends_search_to_the_server(stores, tmp_path: Path) -
     assert feed.entries[0].link.startswith("https://news.example/story/")
 
 
-def test_html_since_keeps_only_the_exported_stories(stores, tmp_path: Path) -> None:
+def test_html_since_keeps_only_the_exported_stories(stores, web, tmp_path: Path) -> None:
     store, bridge, flood = stores
     out = tmp_path / "site"
     report = export(store, out, "html", since=T0 + timedelta(hours=4))
@@ -285,7 +290,7 @@ def test_html_since_keeps_only_the_exported_stories(stores, tmp_path: Path) -> N
         assert (page.parent / link.split("#")[0]).resolve().is_file(), (page, link)
 
 
-def test_html_includes_the_pagination_pages(tmp_path: Path) -> None:
+def test_html_includes_the_pagination_pages(web, tmp_path: Path) -> None:
     from newsloom.cluster import cluster_stored
     from newsloom.store import open_store
     from test_feeds import FAKE, _article
@@ -311,9 +316,59 @@ def test_html_includes_the_pagination_pages(tmp_path: Path) -> None:
     assert "Story number 0" in second and 'href="stories.html"' in second
 
 
-def test_html_needs_a_store_in_a_file(tmp_path: Path) -> None:
+def test_html_needs_a_store_in_a_file(web, tmp_path: Path) -> None:
     from newsloom.store import open_store
 
     with open_store("sqlite://:memory:") as store, pytest.raises(InputError, match="file"):
         export(store, tmp_path / "site", "html")
     assert not (tmp_path / "site").exists() and list(tmp_path.iterdir()) == []
+
+
+# -- the demo corpus, end to end ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory):
+    from newsloom.demo import corpus_path
+    from newsloom.pipeline import Pipeline
+    from newsloom.store import open_store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'news.db'}"
+    with open_store(url) as store:
+        assert Pipeline(store).ingest([str(corpus_path())]).failures == []
+        yield store
+
+
+def test_the_demo_exports_in_every_format(demo_store, tmp_path: Path) -> None:
+    from newsloom.demo import load_ground_truth
+
+    stories = len(load_ground_truth()["stories"])
+    articles = demo_store.count_articles()
+    for fmt in ("jsonl", "markdown", "atom"):
+        report = export(demo_store, tmp_path / fmt, fmt)
+        assert report.stories == stories, fmt
+    records = _lines(tmp_path / "jsonl" / "stories.jsonl")
+    assert len(_lines(tmp_path / "jsonl" / "articles.jsonl")) == articles
+    assert sum(len(r["conflicts"]) for r in records) > 0
+    for record in records:
+        if record["summary"] is not None:  # every summary sentence cites a member article
+            cited = {s["article_id"] for s in record["summary"]["summary"]}
+            assert cited <= set(record["article_ids"])
+    assert len(list((tmp_path / "markdown" / "stories").glob("*.md"))) == stories
+    for feed_file in (tmp_path / "atom").rglob("*.atom"):
+        assert feedparser.parse(feed_file.read_bytes()).bozo == 0, feed_file
+    pytest.importorskip("newsloom.web")
+    site = export(demo_store, tmp_path / "html", "html")
+    assert site.stories == stories and site.articles == articles and site.missing == []
+    for page, link in _local_links(tmp_path / "html"):
+        assert (page.parent / link.split("#")[0]).resolve().is_file(), (page, link)
+
+
+def test_the_demo_digest_of_its_busiest_day(demo_store) -> None:
+    latest = demo_store.iter_stories(limit=1)[0]
+    text = daily_digest(demo_store, latest.updated.date(), base_url="https://news.example/")
+    assert f"## [{md_escape(latest.title)}](https://news.example/story/{latest.id})" in text
+    assert "](https://news.example/article/" in text
+    assert "### Conflicts" in text or not demo_store.story_conflicts(latest.id)
+    html = _safe_html(text)
+    assert 'href="https://news.example/story/' in html

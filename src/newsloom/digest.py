@@ -57,6 +57,10 @@ def _url(url: str | None) -> str | None:
     return quote(safe, safe=":/?#[]@!$&'*+,;=%~-._") if safe else None
 
 
+def _no_link(_article_id: str) -> None:
+    return None
+
+
 def _day(value: datetime | None) -> str:
     return value.date().isoformat() if value and value != _EPOCH else "undated"
 
@@ -130,7 +134,7 @@ def story_markdown(
     story: Story,
     *,
     level: int = 1,
-    link: ArticleLink = lambda _id: None,
+    link: ArticleLink = _no_link,
     story_link: str | None = None,
 ) -> str:
     """A story in Markdown: title, dates, cited summary, key points, timeline,
@@ -205,13 +209,15 @@ def stories_between(store: Store, start: datetime, end: datetime) -> list[Story]
     return sorted(found, key=lambda s: (_aware(s.updated or _EPOCH), s.id), reverse=True)
 
 
-def daily_digest(store: Store, day: date, *, tz: tzinfo = UTC) -> str:
+def daily_digest(store: Store, day: date, *, tz: tzinfo = UTC, base_url: str = "") -> str:
     """Markdown digest of the stories updated on ``day`` (midnight to midnight in ``tz``).
 
     Each story gets its cited summary (or its first original's lead
     sentences), its sources with credit flags and its conflicts; a day without
-    stories gives a short document that says so.
+    stories gives a short document that says so.  With ``base_url`` (where the
+    web app is served) story titles and citations link to its pages.
     """
+    base = base_url.rstrip("/")
     start = datetime.combine(day, time.min, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
     stories = stories_between(store, start, end)
@@ -229,5 +235,13 @@ def daily_digest(store: Store, day: date, *, tz: tzinfo = UTC) -> str:
     lines += [f"- {md_escape(s.title) or '(untitled story)'}" for s in stories]
     lines.append("")
     for story in stories:
-        lines.append(story_markdown(store, story, level=2))
+        lines.append(
+            story_markdown(
+                store,
+                story,
+                level=2,
+                link=(lambda i: f"{base}/article/{quote(i, safe='')}") if base else _no_link,
+                story_link=f"{base}/story/{quote(story.id, safe='')}" if base else None,
+            )
+        )
     return "\n".join(lines).rstrip("\n") + "\n"
