@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -372,3 +372,13 @@ def test_the_demo_digest_of_its_busiest_day(demo_store) -> None:
     assert "### Conflicts" in text or not demo_store.story_conflicts(latest.id)
     html = _safe_html(text)
     assert 'href="https://news.example/story/' in html
+
+
+def test_since_compares_real_times_whatever_the_offset(stores, tmp_path: Path) -> None:
+    store, bridge, _ = stores
+    # 14:30 at UTC+2 is 12:30 UTC: after the flood story (10:00), before the bridge (13:00).
+    since = datetime(2026, 3, 2, 14, 30, tzinfo=timezone(timedelta(hours=2)))
+    assert export(store, tmp_path / "a", "jsonl", since=since).stories == 1
+    assert [s["id"] for s in _lines(tmp_path / "a" / "stories.jsonl")] == [bridge]
+    naive = datetime(2026, 3, 2, 9, 30)  # taken as UTC: both stories
+    assert export(store, tmp_path / "b", "jsonl", since=naive).stories == 2

@@ -44,7 +44,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -114,12 +114,24 @@ def _name(item_id: str) -> str:
     return item_id
 
 
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def iter_export_stories(store: Store, since: datetime | None = None) -> Iterator[Story]:
-    """Every live story updated at or after ``since``, most recently updated first."""
+    """Every live story updated at or after ``since``, most recently updated first.
+
+    A naive ``since`` is taken as UTC.
+    """
+    # The store compares stored text, and stored times keep the offset they came
+    # with: ask from a day early and compare real times here.
+    asked = None if since is None else _aware(since).astimezone(UTC) - timedelta(days=1)
     offset = 0
     while True:
-        page = store.iter_stories(since=since, limit=_PAGE, offset=offset)
-        yield from page
+        page = store.iter_stories(since=asked, limit=_PAGE, offset=offset)
+        for story in page:
+            if since is None or (story.updated and _aware(story.updated) >= _aware(since)):
+                yield story
         if len(page) < _PAGE:
             return
         offset += _PAGE

@@ -41,6 +41,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SPACES = re.compile(r"\s+")
 _GENERATOR = "newsloom"
+_AUTHOR_ARTICLES = 20  # outlets named per story entry
 
 
 def xml_text(value: str | None) -> str:
@@ -200,10 +201,12 @@ def site_feed(store: Store, base_url: str, *, limit: int = 50) -> str:
         f"{base}/",
     )
     for story in stories:
-        articles = [a for i in story.article_ids if (a := store.get_article(i))]
-        sentences, _ = story_sentences(
-            store, story, store.story_summary(story.id), articles=articles
-        )
+        summary = store.story_summary(story.id)
+        # A story of 500 reports must not load 500 articles for its byline:
+        # the outlets of the first few do, unless the lead must be found.
+        wanted = story.article_ids if summary is None else story.article_ids[:_AUTHOR_ARTICLES]
+        articles = [a for i in wanted if (a := store.get_article(i))]
+        sentences, _ = story_sentences(store, story, summary, articles=articles)
         entry = _sub(root, "entry")
         _sub(entry, "id", f"urn:newsloom:story:{story.id}")
         _sub(entry, "title", _line(story.title) or "(untitled story)")
@@ -218,7 +221,7 @@ def site_feed(store: Store, base_url: str, *, limit: int = 50) -> str:
             type="application/atom+xml",
             href=f"{base}/story/{story.id}/feed.atom",
         )
-        for outlet in _outlets(articles):
+        for outlet in _outlets(articles[:_AUTHOR_ARTICLES]):
             _author(entry, outlet)
         text = _joined(sentences)
         count = len(story.article_ids)
