@@ -86,7 +86,7 @@ class ExportReport:
         }
 
 
-class _Writer:
+class ExportWriter:
     """Writes files under a root directory and counts them."""
 
     def __init__(self, root: Path, report: ExportReport) -> None:
@@ -187,7 +187,7 @@ def _json_line(value: dict[str, Any]) -> str:
 
 
 def _export_jsonl(
-    store: Store, writer: _Writer, since: datetime | None, on_item: Callable[[str], None]
+    store: Store, writer: ExportWriter, since: datetime | None, on_item: Callable[[str], None]
 ) -> None:
     report = writer.report
     member_ids: list[str] = []
@@ -213,7 +213,7 @@ def _export_jsonl(
 
 
 def _export_markdown(
-    store: Store, writer: _Writer, since: datetime | None, on_item: Callable[[str], None]
+    store: Store, writer: ExportWriter, since: datetime | None, on_item: Callable[[str], None]
 ) -> None:
     from newsloom.digest import md_escape, story_markdown
     from newsloom.formats import article_markdown
@@ -248,7 +248,7 @@ def _export_markdown(
 
 def _export_atom(
     store: Store,
-    writer: _Writer,
+    writer: ExportWriter,
     since: datetime | None,
     on_item: Callable[[str], None],
     base_url: str,
@@ -328,7 +328,7 @@ def export(
     fresh = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     os.mkdir(fresh)
     report = ExportReport(format=fmt, out=out)
-    writer = _Writer(fresh, report)
+    writer = ExportWriter(fresh, report)
     progress = on_item or (lambda _id: None)
     try:
         if fmt == "jsonl":

@@ -37,6 +37,8 @@ from newsloom.store.base import Store
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from newsloom.export import ExportWriter
+
 __all__ = ["export_site", "site_file"]
 
 _ID = r"[A-Za-z0-9_-]{1,64}"
@@ -203,12 +205,12 @@ def _static_addresses() -> list[str]:
 
 def export_site(
     store: Store,
-    writer: Any,
+    writer: ExportWriter,
     since: datetime | None,
     on_item: Callable[[str], None],
     base_url: str,
 ) -> None:
-    """Render the site into ``writer`` (an ``export._Writer``); see the module docstring."""
+    """Render the site into ``writer``'s directory; see the module docstring."""
     try:
         from fastapi.testclient import TestClient
 
@@ -267,7 +269,9 @@ def export_site(
         writer.text(f"story/{story.id}/feed.atom", story_feed(store, story.id, base_url))
 
 
-def _render(client: Any, address: str, target: str, writer: Any, site: _Site) -> list[str] | None:
+def _render(
+    client: Any, address: str, target: str, writer: ExportWriter, site: _Site
+) -> list[str] | None:
     """Fetch one address and write its file; the local links it holds, or None if missing."""
     if _FEEDS.fullmatch(urlsplit(address).path):
         return []  # written from newsloom.feeds afterwards
