@@ -152,6 +152,11 @@ def test_number_rounding_and_hedges_agree(a: str, b: str) -> None:
     assert _pair(BASE.format(n=a), BASE.format(n=b)) == []
 
 
+def test_rounding_is_not_stretched() -> None:
+    (conflict,) = _pair(BASE.format(n="15"), BASE.format(n="20"))
+    assert conflict.kind == "number"
+
+
 def test_unit_conversion_agrees_and_wrong_conversion_does_not() -> None:
     text = "The diversion adds {d} to the trip between Ashby and Coln, the council said."
     assert _pair(text.format(d="8 km"), text.format(d="5 miles")) == []

@@ -75,6 +75,8 @@ class CheckParams:
     partners: int = 3
     # Two values in different units (km and miles) agree within this share.
     conversion_tolerance: float = 0.05
+    # Unhedged rounding is only believed within this share of the value.
+    rounding_tolerance: float = 0.1
     # Figures further apart than this factor are about different things
     # (a margin of nine against a total of 1,201), not a drifted figure.
     number_max_ratio: float = 3.0
@@ -293,9 +295,11 @@ def _same_occasion(a: _Sentence, b: _Sentence) -> bool:
         return False
     early = {"first", "initial", "original", "earlier", "previous", "preliminary", "provisional"}
     late = {"re", "final", "revised", "updated", "latest", "second", "third"}
-    if {"another", "separate"} & (a.phases | b.phases):
+    if {"another", "separate"} & (a.phases ^ b.phases):
         return False
-    return not ((a.phases & early and b.phases & late) or (a.phases & late and b.phases & early))
+    # Only the stage words one sentence has and the other lacks tell stages apart.
+    only_a, only_b = a.phases - b.phases, b.phases - a.phases
+    return not ((only_a & early and only_b & late) or (only_a & late and only_b & early))
 
 
 def _round_sig(value: float, digits: int) -> float:
@@ -314,11 +318,13 @@ def _agree(qa: Quantity, qb: Quantity, params: CheckParams) -> bool:
         return True
     if converted or not (qa.exact or qb.exact):
         return False
-    # Rounding: the more precise figure rounds to the less precise one.
+    # Rounding: the more precise figure rounds to the less precise one, and
+    # not by much (1,480 is "1,500"; 15 is not "20").
     fine, coarse = (qa, qb) if qa.significant >= qb.significant else (qb, qa)
     return (
         coarse.significant < fine.significant
         and _round_sig(fine.value, coarse.significant) == coarse.value
+        and abs(fine.value - coarse.value) <= params.rounding_tolerance * abs(fine.value)
     )
 
 
