@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format eval bench clean
+.PHONY: install demo test test-browser lint format eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,21 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(MAKE) test-browser
+
+# The web app in a real headless Chromium (Debian's chromium + chromium-driver);
+# screenshots land in test-artifacts/screenshots/.  Fails, never skips, without a browser.
+test-browser: $(STAMP)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y chromium chromium-driver || \
+	     (apt-get update && apt-get install -y chromium chromium-driver)); \
+	  else \
+	    echo "test-browser needs Debian's chromium and chromium-driver:" \
+	         "run 'sudo apt-get install -y chromium chromium-driver' and retry" >&2; exit 1; \
+	  fi; \
+	fi
+	NEWSLOOM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests eval bench

@@ -65,8 +65,8 @@ def apa_author(name: str) -> str:
     return f"{' '.join(words[cut:])}, {initials}".rstrip(", ")
 
 
-def _join_authors(names: list[str]) -> str:
-    names = [apa_author(n) for n in names if n.strip()]
+def _join_authors(names: list[str], *, formatted: bool = False) -> str:
+    names = [n.strip() if formatted else apa_author(n) for n in names if n.strip()]
     if not names:
         return ""
     if len(names) == 1:
@@ -102,7 +102,8 @@ def apa_of_article(article: Article, url: str | None) -> Apa:
 def apa_of_reference(citation: Citation, url: str | None) -> Apa:
     """A reference line the page prints, re-set from its parsed parts."""
     return Apa(
-        authors=_join_authors(list(citation.authors)),
+        # Parsed from an APA line: already "Last, I." each.
+        authors=_join_authors(list(citation.authors), formatted=True),
         when=_when(citation.date),
         title=(citation.title or citation.name or "Untitled").strip().rstrip("."),
         site=(citation.publisher or "").strip(),

@@ -89,10 +89,18 @@ def story_path(story_id: str) -> str:
 
 
 def outlet(article: Article | None) -> str:
-    """The name a reader knows the source by."""
+    """The name a reader knows the source by.
+
+    A saved page with no site name and no URL (the seeds) is known by its
+    file name, never by the folder it was read from.
+    """
     if article is None:
         return "unknown source"
-    return (article.site_name or "").strip() or registered_host(article.url) or "unknown source"
+    name = (article.site_name or "").strip() or registered_host(article.url)
+    if name:
+        return name
+    where = article.source.split("#", 1)[0].replace("\\", "/").rstrip("/")
+    return registered_host(where) or where.rsplit("/", 1)[-1] or "unknown source"
 
 
 def _iso(value: Any) -> str | None:
