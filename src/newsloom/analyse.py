@@ -1,4 +1,5 @@
-"""Analyse stories: who copied whom (``trace``) and which facts disagree (``check``).
+"""Analyse stories: who copied whom (``trace``), which facts disagree (``check``)
+and what the story says, with every sentence cited (``summarize``).
 
 This step runs after clustering.  It reads the stories the store has queued
 (an article joined, moved in by a merge, or changed), traces provenance and
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newsloom.store.base import Store
-from newsloom.types import Article, Conflict, Failure, Provenance
+from newsloom.types import Article, Conflict, Failure, Provenance, StorySummary
 
 __all__ = [
     "AnalysisReport",
@@ -32,11 +33,12 @@ _LATE = datetime.max.replace(tzinfo=UTC)
 
 @dataclass(slots=True)
 class StoryAnalysis:
-    """The provenance tree and conflicts of one story."""
+    """The provenance tree, conflicts and cited summary of one story."""
 
     provenance: list[Provenance] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     analysed: int = 0  # articles analysed (a large story is capped)
+    summary: StorySummary | None = None
 
 
 @dataclass(slots=True)
@@ -85,16 +87,24 @@ def analyse_story(
     max_articles: int = 60,
     max_chars: int = 50_000,
 ) -> StoryAnalysis:
-    """Trace provenance and cross-check the articles of one story."""
+    """Trace provenance, cross-check and summarize the articles of one story."""
     from newsloom.check import check_story
+    from newsloom.summarize import summarize_story
     from newsloom.trace import trace_story
 
     chosen = [bounded(a, max_chars) for a in pick_articles(articles, max_articles)]
-    if len(chosen) < 2:
-        return StoryAnalysis(analysed=len(chosen))
-    provenance = trace_story(chosen, embedder=embedder)
-    conflicts = check_story(chosen, provenance=provenance, story_id=story_id, embedder=embedder)
-    return StoryAnalysis(provenance, conflicts, len(chosen))
+    if not chosen:
+        return StoryAnalysis()
+    provenance = trace_story(chosen, embedder=embedder) if len(chosen) > 1 else []
+    conflicts = (
+        check_story(chosen, provenance=provenance, story_id=story_id, embedder=embedder)
+        if len(chosen) > 1
+        else []
+    )
+    summary = summarize_story(
+        chosen, provenance=provenance, story_id=story_id or "", embedder=embedder
+    )
+    return StoryAnalysis(provenance, conflicts, len(chosen), summary)
 
 
 def analyse_pending(
@@ -127,7 +137,11 @@ def analyse_pending(
                     max_chars=max_chars,
                 )
                 store.put_story_analysis(
-                    story.id, result.provenance, result.conflicts, members=len(articles)
+                    story.id,
+                    result.provenance,
+                    result.conflicts,
+                    members=len(articles),
+                    summary=result.summary,
                 )
             except Exception as exc:  # one story must not stop the others; it stays queued
                 failed.add(story_id)

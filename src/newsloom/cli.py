@@ -597,6 +597,152 @@ def _print_conflict(conflict: dict[str, Any]) -> None:
     )
 
 
+def _load_many(sources: list[str], settings: Settings) -> list[Article]:
+    """Every article the given files, folders and URLs hold; bad ones are reported."""
+    from newsloom.pipeline import extract_pages
+    from newsloom.read import read_sources
+
+    found: list[Article] = []
+    failures: list[Failure] = []
+    for item in extract_pages(read_sources(sources, settings), settings):
+        (failures if isinstance(item, Failure) else found).append(item)
+    _report_failures(failures)
+    if not found:
+        raise typer.BadParameter("no article could be read from the given sources")
+    return found
+
+
+def _cited(sentences: list[Any], urls: dict[str, str | None]) -> list[dict[str, Any]]:
+    rows = []
+    for sentence in sentences:
+        row = {"text": sentence.text, "article_id": sentence.article_id}
+        row["url"] = urls.get(sentence.article_id)
+        row["span"] = [sentence.start, sentence.end]
+        if sentence.when is not None:
+            row["when"] = sentence.when.isoformat()
+        rows.append(row)
+    return rows
+
+
+@app.command()
+def summarize(
+    sources: Annotated[list[str], typer.Argument(help="Files, folders or URLs: one story.")],
+    allow_private: PrivateOption = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Summarize the given articles as one story: every sentence cites its article."""
+    from newsloom.analyse import bounded, pick_articles
+    from newsloom.summarize import summarize_story
+    from newsloom.trace import trace_story
+
+    settings = _settings(config, allow_private=allow_private or None)
+    articles = [
+        bounded(a, settings.analysis_max_chars)
+        for a in pick_articles(_load_many(sources, settings), settings.analysis_max_articles)
+    ]
+    summary = summarize_story(articles, provenance=trace_story(articles))
+    urls = {a.id: a.url for a in articles}
+    data = {
+        "summary": _cited(summary.summary, urls),
+        "key_points": _cited(summary.key_points, urls),
+        "timeline": _cited(summary.timeline, urls),
+        "articles": [_summary(a) for a in articles],
+    }
+    if as_json:
+        _print_json(data)
+        return
+    numbers = {a.id: n for n, a in enumerate(articles, 1)}
+    out.print("[bold]Summary[/]")
+    out.print(
+        " ".join(f"{escape(s['text'])} [{numbers[s['article_id']]}]" for s in data["summary"])
+    )
+    if data["key_points"]:
+        out.print("\n[bold]What to know[/]")
+        for point in data["key_points"]:
+            out.print(f"  • {escape(point['text'])} [{numbers[point['article_id']]}]")
+    if data["timeline"]:
+        out.print("\n[bold]Timeline[/]")
+        for entry in data["timeline"]:
+            when = (entry.get("when") or "")[:16].replace("T", " ")
+            out.print(f"  {when}  {escape(entry['text'])} [{numbers[entry['article_id']]}]")
+    out.print("\n[bold]Sources[/]")
+    for article in articles:
+        where = article.url or article.source
+        out.print(f"  [{numbers[article.id]}] {escape(byline(article))} — {escape(where or '')}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the web app: stories, articles, search, feeds and a .json twin of every page."""
+    from newsloom.web import serve as run_server
+
+    settings = _settings(config)
+    with _open(store, settings) as opened:  # fail here, cleanly, on a bad store URL
+        url = opened.url
+    err.print(f"Serving {escape(url)} at [bold]http://{host}:{port}/[/] (Ctrl+C stops)")
+    run_server(url, host, port, settings)
+
+
+@app.command()
+def export(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="jsonl, markdown, html (a static site) or atom.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to write.")],
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where the export will be published (feed links).")
+    ] = "",
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only stories updated on or after this date.")
+    ] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Export stories with their articles, provenance, conflicts and summaries."""
+    from newsloom.export import export as run_export
+
+    if fmt not in ("jsonl", "markdown", "html", "atom"):
+        raise typer.BadParameter(f"unknown format {fmt!r}: use jsonl, markdown, html or atom")
+    settings = _settings(config)
+    with _open(store, settings) as opened, _progress("Exporting", "items") as tick:
+        report = run_export(
+            opened,
+            out_dir,
+            fmt,  # type: ignore[arg-type]
+            base_url=base_url,
+            since=_parse_since(since),
+            on_item=lambda *_: tick(),
+        )
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        err.print(f"exported to {escape(str(out_dir))}: {escape(json.dumps(report.to_dict()))}")
+
+
+@app.command()
+def digest(
+    day: Annotated[
+        str | None, typer.Option("--day", help="The day (YYYY-MM-DD, UTC); default today.")
+    ] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the daily digest in Markdown: the day's stories with cited summaries."""
+    from newsloom.digest import daily_digest
+
+    when = _parse_since(day) if day else datetime.now(UTC)
+    settings = _settings(config)
+    with _open(store, settings) as opened:
+        sys.stdout.write(daily_digest(opened, when.date()))
+
+
 @app.command()
 def recluster(
     store: StoreOption = None,
@@ -644,9 +790,14 @@ def demo(
     store: Annotated[
         str, typer.Option("--store", help="Where the demo store goes.")
     ] = "sqlite:///newsloom-demo.db",
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the web app once ingested.")
+    ] = True,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
     config: ConfigOption = None,
 ) -> None:
-    """Ingest the bundled demo corpus and show what newsloom made of it."""
+    """Ingest the bundled demo corpus, show what newsloom made of it, and serve it."""
     from newsloom.demo import corpus_path
     from newsloom.pipeline import Pipeline
 
@@ -693,14 +844,20 @@ def demo(
         f"{report.conflicts} conflict(s) found."
     )
     _report_failures(report.failures)
+    if report.failures:
+        raise typer.Exit(1)
+    if serve_after:
+        from newsloom.web import serve as run_server
+
+        err.print(f"Serving the demo at [bold]http://{host}:{port}/[/] (Ctrl+C stops)")
+        run_server(opened.url, host, port, settings)
+        return
     # After `make demo` the command lives in .venv/bin, not on PATH.
     command = "newsloom" if shutil.which("newsloom") else os.path.relpath(sys.argv[0])
     err.print(
-        f"Next: [bold]{escape(command)} articles --store {escape(opened.url)} --search <words>[/]"
+        f"Next: [bold]{escape(command)} serve --store {escape(opened.url)}[/]"
         f" or [bold]{escape(command)} show story <id> --store {escape(opened.url)}[/]"
     )
-    if report.failures:
-        raise typer.Exit(1)
 
 
 def main() -> None:
