@@ -132,6 +132,17 @@ def test_json_errors_are_json(client: TestClient) -> None:
     assert client.get("/stories.json?page=-1").json()["error"]["status"] == 400
 
 
+def test_head_is_answered_like_get_without_a_body_or_a_view(client: TestClient) -> None:
+    before = client.get("/article/bridge-copy.json").json()["views"]
+    response = client.head("/article/bridge-copy")
+    assert response.status_code == 200 and response.content == b""
+    assert (
+        response.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]
+    )
+    assert client.get("/article/bridge-copy.json").json()["views"] == before
+    assert client.head("/no/such/page").status_code == 404
+
+
 def test_only_get_is_answered(client: TestClient) -> None:
     response = client.post("/", data={"x": "1"})
     assert response.status_code == 405
@@ -344,6 +355,8 @@ def test_views_are_counted_without_cookies(client: TestClient, store_url: str) -
     after = client.get("/article/bridge-rewrite.json").json()["views"]
     assert after == before + 3  # the JSON twin reads the count without adding to it
     assert client.cookies == {} or len(client.cookies) == 0
+    # Counts are written in batches; the next flush (or shutdown) stores them.
+    client.app.state.views.flush()
     with open_store(store_url) as store:
         assert store.views("article", "bridge-rewrite") == after
 
@@ -522,3 +535,13 @@ def test_seed_pair_is_one_story_with_credit_flags_and_the_visit_conflict(
     # The aggregator's article page cites the Post's original, from its own reference line.
     cite = client.get(f"/article/{ids['004']}.json").json()["citation"]
     assert cite["of"] == "reference" and "washingtonpost.com" in (cite["url"] or "")
+
+
+def test_view_counts_are_written_at_shutdown(store_url: str) -> None:
+    with open_store(store_url) as store:
+        before = store.views("story", HOSTILE)
+    with TestClient(create_app(store_url)) as test_client:
+        for _ in range(2):
+            assert test_client.get(f"/story/{HOSTILE}").status_code == 200
+    with open_store(store_url) as store:
+        assert store.views("story", HOSTILE) == before + 2

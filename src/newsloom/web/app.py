@@ -26,9 +26,9 @@ from newsloom.store import open_store
 from newsloom.store.base import Store
 from newsloom.web import pages
 from newsloom.web.render import error_page, render
-from newsloom.web.security import Guard
+from newsloom.web.security import HEAD_FLAG, Guard
 
-__all__ = ["StorePool", "build_app"]
+__all__ = ["StorePool", "ViewCounter", "build_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Ids are short hex-like tokens; anything else is not worth a database query.
@@ -96,6 +96,53 @@ class TimedCache:
             return self._value
 
 
+class ViewCounter:
+    """Page views added up in memory and written in one transaction every few seconds.
+
+    A write per request would make every reader queue for SQLite's one
+    writer; a reader still sees the exact count (stored + not yet written).
+    Only the page and the day are kept, nothing about the reader.
+    """
+
+    def __init__(self, pool: StorePool, seconds: float = 2.0) -> None:
+        self.pool = pool
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], int] = {}
+        self._next_flush = time.monotonic() + seconds
+
+    def add(self, kind: str, item_id: str) -> None:
+        with self._lock:
+            key = (kind, item_id)
+            self._pending[key] = self._pending.get(key, 0) + 1
+            due = time.monotonic() >= self._next_flush
+        if due:
+            self.flush()
+
+    def views(self, kind: str, item_id: str) -> int:
+        with self._lock:
+            pending = self._pending.get((kind, item_id), 0)
+        return self.pool.get().views(kind, item_id) + pending
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._next_flush = time.monotonic() + self.seconds
+        if not pending:
+            return
+        store = self.pool.get()
+        try:
+            with store.transaction():
+                for (kind, item_id), count in pending.items():
+                    for _ in range(count):
+                        store.count_view(kind, item_id)
+        except Exception:
+            with self._lock:  # keep the counts for the next try
+                for key, count in pending.items():
+                    self._pending[key] = self._pending.get(key, 0) + count
+            raise
+
+
 def _html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(render(template, **context), status_code=status)
 
@@ -125,6 +172,7 @@ def build_app(pool: StorePool) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         yield
+        app.state.views.flush()
         pool.close()
 
     app = FastAPI(
@@ -136,6 +184,8 @@ def build_app(pool: StorePool) -> FastAPI:
     )
     app.state.pool = pool
     app.state.dont_miss = TimedCache(DONT_MISS_SECONDS)
+    app.state.views = ViewCounter(pool)
+    views = app.state.views
     app.add_middleware(Guard, error_page=error_page)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -198,8 +248,8 @@ def build_app(pool: StorePool) -> FastAPI:
         story = find_story(story_id)
         if story.id != story_id:  # a prefix or a merged-away id: one address per story
             return RedirectResponse(f"{pages.story_path(story.id)}.json?page={page}", 308)
-        views = store().views("story", story.id)
-        return JSONResponse(pages.story_page(store(), story, page, views))
+        count = views.views("story", story.id)
+        return JSONResponse(pages.story_page(store(), story, page, count))
 
     @app.get("/story/{story_id}/feed.atom")
     def story_atom(story_id: str, request: Request) -> Response:
@@ -210,13 +260,14 @@ def build_app(pool: StorePool) -> FastAPI:
         return Response(story_feed(store(), story.id, base), media_type="application/atom+xml")
 
     @app.get("/story/{story_id}", response_class=HTMLResponse)
-    def story_html(story_id: str, page: PageNo = 1) -> Response:
+    def story_html(story_id: str, request: Request, page: PageNo = 1) -> Response:
         story = find_story(story_id)
         if story.id != story_id:
             return RedirectResponse(f"{pages.story_path(story.id)}?page={page}", 308)
         # Counted by page alone: no cookie, no address, nothing about the reader.
-        store().count_view("story", story.id)
-        data = pages.story_page(store(), story, page, store().views("story", story.id))
+        if not request.scope.get(HEAD_FLAG):
+            views.add("story", story.id)
+        data = pages.story_page(store(), story, page, views.views("story", story.id))
         return _html("story.html", **data, page_path=pages.story_path(story.id))
 
     @app.get("/feed.atom")
@@ -239,17 +290,20 @@ def build_app(pool: StorePool) -> FastAPI:
         article = find_article(article_id)
         if article.id != article_id:
             return RedirectResponse(f"{pages.article_path(article.id)}.json", 308)
-        views = store().views("article", article.id)
-        return JSONResponse(pages.article_page(store(), article, views))
+        count = views.views("article", article.id)
+        return JSONResponse(pages.article_page(store(), article, count))
 
     @app.get("/article/{article_id}", response_class=HTMLResponse)
-    def article_html(article_id: str, hl: Annotated[str | None, Query()] = None) -> Response:
+    def article_html(
+        article_id: str, request: Request, hl: Annotated[str | None, Query()] = None
+    ) -> Response:
         article = find_article(article_id)
         span = _span(hl)
         if article.id != article_id:
             return RedirectResponse(pages.article_path(article.id, span), 308)
-        store().count_view("article", article.id)
-        data = pages.article_page(store(), article, store().views("article", article.id))
+        if not request.scope.get(HEAD_FLAG):
+            views.add("article", article.id)
+        data = pages.article_page(store(), article, views.views("article", article.id))
         return _html(
             "article.html", **data, highlight=span, page_path=pages.article_path(article.id)
         )

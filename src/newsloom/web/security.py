@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["MAX_PATH", "MAX_QUERY", "SECURITY_HEADERS", "Guard", "safe_url"]
+__all__ = ["HEAD_FLAG", "MAX_PATH", "MAX_QUERY", "SECURITY_HEADERS", "Guard", "safe_url"]
 
 log = logging.getLogger("newsloom.web")
 
@@ -33,6 +33,7 @@ SECURITY_HEADERS: dict[str, str] = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
+HEAD_FLAG = "newsloom.head"
 MAX_QUERY = 1024  # bytes of query string; a search needs far less
 MAX_PATH = 512
 
@@ -74,9 +75,16 @@ class Guard:
             await self.app(scope, receive, send)
             return
         started = False
+        # HEAD is answered as GET without a body (link checkers, feed readers);
+        # routes see the flag and do not count it as a view.
+        head = scope.get("method") == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET", HEAD_FLAG: True}
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             nonlocal started
+            if head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             if message["type"] == "http.response.start":
                 started = True
                 headers = [
