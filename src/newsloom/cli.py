@@ -729,18 +729,30 @@ def export(
 @app.command()
 def digest(
     day: Annotated[
-        str | None, typer.Option("--day", help="The day (YYYY-MM-DD, UTC); default today.")
+        str | None, typer.Option("--day", help="The day (YYYY-MM-DD); default today.")
     ] = None,
+    tz: Annotated[
+        str, typer.Option("--tz", help="Time zone that sets the day's bounds, e.g. Europe/Paris.")
+    ] = "UTC",
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Link stories and citations to this web app.")
+    ] = "",
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Print the daily digest in Markdown: the day's stories with cited summaries."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     from newsloom.digest import daily_digest
 
-    when = _parse_since(day) if day else datetime.now(UTC)
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"unknown time zone {tz!r}") from None
+    when = _parse_since(day).date() if day else datetime.now(zone).date()
     settings = _settings(config)
     with _open(store, settings) as opened:
-        sys.stdout.write(daily_digest(opened, when.date()))
+        sys.stdout.write(daily_digest(opened, when, tz=zone, base_url=base_url))
 
 
 @app.command()
