@@ -23,7 +23,7 @@ from newsloom.facts import (
     negation_targets,
     phase_words,
 )
-from newsloom.types import Provenance
+from newsloom.types import Passage, Provenance
 
 MONDAY = datetime(2025, 6, 16, 9, 0, tzinfo=UTC)
 
@@ -360,3 +360,14 @@ def test_seeds_visit_length_conflict_but_not_talks_or_friends(seed000, seed004) 
         assert not (c.kind == "duration" and hours), c.explanation
         assert c.kind != "quote", c.explanation
     assert all(c.a.article_id == a.id and c.b.article_id == b.id for c in found)
+
+
+def test_aligned_passages_pair_sentences_the_words_alone_would_not() -> None:
+    a_text = "Officials in Dunmore said about 120 people left their homes overnight as water rose."
+    b_text = "Around 160 people left homes in Dunmore, a statement from the county fire team said."
+    a = make_article("a", paragraphs=[a_text], published=MONDAY)
+    b = make_article("b", paragraphs=[b_text], published=MONDAY)
+    assert check_pair(a, b, embedder=False, nlp=False) == []
+    passage = Passage(0, len(a_text), 0, len(b_text), a_text, b_text, 0.8, "paraphrase")
+    (conflict,) = check_pair(a, b, passages=[passage], embedder=False, nlp=False)
+    assert conflict.kind == "number"

@@ -233,6 +233,9 @@ def _similarity(
         for i, sa in enumerate(a.sentences):
             for j, sb in enumerate(b.sentences):
                 sims[i, j] = _lexical(sa.words, sb.words)
+    # An aligned passage says the two sentences are the same text, but a
+    # passage can span several sentences: the lift grows with the words the
+    # two sentences share, so a passage does not pair unrelated neighbours.
     for p in passages:
         rows = [s.index for s in a.sentences if s.start < p.a_end and p.a_start < s.end]
         cols = [s.index for s in b.sentences if s.start < p.b_end and p.b_start < s.end]
