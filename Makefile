@@ -49,6 +49,7 @@ eval: $(STAMP)
 	$(BIN)/python eval/stories.py
 	$(BIN)/python eval/dedup.py
 	$(BIN)/python eval/provenance.py
+	$(BIN)/python eval/checks.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/extraction.py
