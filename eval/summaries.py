@@ -326,7 +326,11 @@ def main(argv: list[str] | None = None) -> int:
             ("no support", {"w_support": 0.0}),
             ("no headline", {"w_title": 0.0}),
             ("no lead bonus", {"w_lead": 0.0}),
-            ("centrality only", {"w_support": 0.0, "w_title": 0.0, "w_lead": 0.0}),
+            ("no concept coverage", {"w_coverage": 0.0}),
+            (
+                "centrality only",
+                {"w_support": 0.0, "w_title": 0.0, "w_lead": 0.0, "w_coverage": 0.0},
+            ),
         ):
             systems[f"newsloom, {name}"] = newsloom_system(embedder, replace(DEFAULT, **change))
 

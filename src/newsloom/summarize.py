@@ -69,11 +69,11 @@ class SummaryParams:
     w_centrality: float = 1.0
     w_support: float = 1.0
     w_title: float = 0.5
-    w_lead: float = 0.3
+    w_lead: float = 0.6
     # Concept coverage (ICSI-style): the weight of the not yet covered content
     # words and word pairs a sentence adds, a concept weighing by how many
     # sources use it (only concepts that at least two use count).
-    w_coverage: float = 1.0
+    w_coverage: float = 3.0
     # Two sentences closer than this (cosine) say the same thing; TF-IDF
     # cosines run lower than embedding ones for the same paraphrase.
     redundancy: float = 0.8
