@@ -44,6 +44,7 @@ from newsloom.facts import (
     phase_words,
     place_tokens,
 )
+from newsloom.features.embed import resolve_embedder
 from newsloom.features.terms import tokenize
 from newsloom.sentences import split_sentences
 from newsloom.types import Article, Conflict, ConflictKind, ConflictSide, Passage, Provenance
@@ -778,11 +779,7 @@ class Checker:
     def __init__(
         self, *, embedder: Any = None, params: CheckParams = DEFAULT_PARAMS, nlp: Any = None
     ) -> None:
-        if embedder is None:
-            from newsloom.features.embed import get_embedder
-
-            embedder = get_embedder()
-        self.embedder = embedder or None
+        self.embedder = resolve_embedder(embedder)
         self.params = params
         if nlp is None:
             from newsloom.features.entities import get_nlp

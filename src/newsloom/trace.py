@@ -36,12 +36,12 @@ from urllib.parse import urlsplit
 
 from rapidfuzz import fuzz, process
 
+from newsloom.features.embed import resolve_embedder
 from newsloom.sentences import split_sentences
 from newsloom.trace_align import (
     AlignParams,
     EmbeddingCache,
     Prepared,
-    SupportsEmbed,
     align_prepared,
     normalize,
     prepare,
@@ -105,29 +105,11 @@ DEFAULT_PARAMS = TraceParams()
 # --- alignment ---------------------------------------------------------------
 
 
-def _resolve_embedder(embedder: Any) -> SupportsEmbed | None:
-    """``None``: the packaged model, loaded lazily; ``False``: no model."""
-    if embedder is False:
-        return None
-    if embedder is None:
-        return _LazyEmbedder()
-    return embedder
-
-
-class _LazyEmbedder:
-    """Loads the packaged model only when a paraphrase candidate appears."""
-
-    def embed(self, texts: Sequence[str]) -> Any:
-        from newsloom.features.embed import get_embedder
-
-        return get_embedder().embed(texts)
-
-
 def align(
     a: Article, b: Article, *, embedder: Any = None, params: TraceParams = DEFAULT_PARAMS
 ) -> list[Passage]:
     """Passages ``a`` and ``b`` share; side ``a`` of each passage is the first argument."""
-    cache = EmbeddingCache(_resolve_embedder(embedder))
+    cache = EmbeddingCache(resolve_embedder(embedder))
     return align_prepared(prepare(a), prepare(b), params.align, cache)
 
 
@@ -535,7 +517,7 @@ def trace_pair(
     For an ``independent`` pair ``directed`` is False and ``derived_id`` is simply
     the one the direction rules would call later.
     """
-    cache = EmbeddingCache(_resolve_embedder(embedder))
+    cache = EmbeddingCache(resolve_embedder(embedder))
     return _trace_prepared(prepare(a), prepare(b), cache, params)
 
 
@@ -556,7 +538,7 @@ def trace_story(
     closest source (highest score), never a cycle.  Independent articles are
     roots and get no edge; pairs sharing almost no vocabulary are not aligned."""
     prepared = [prepare(article) for article in articles]
-    cache = EmbeddingCache(_resolve_embedder(embedder))
+    cache = EmbeddingCache(resolve_embedder(embedder))
     edges: list[Provenance] = []
     for j in range(len(prepared)):
         for i in range(j):

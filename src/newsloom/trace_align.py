@@ -22,11 +22,11 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz
 
+from newsloom.features.embed import SupportsEmbed
 from newsloom.features.terms import tokenize
 from newsloom.sentences import split_sentences
 from newsloom.types import Article, Passage
@@ -42,10 +42,6 @@ __all__ = [
     "prepare",
     "word_grams",
 ]
-
-
-class SupportsEmbed(Protocol):
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclass(slots=True, frozen=True)

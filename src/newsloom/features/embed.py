@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -188,6 +188,32 @@ class Embedder:
 def get_embedder(model: str = DEFAULT_MODEL) -> Embedder:
     """The process's embedder for ``model``, loaded on first use."""
     return Embedder(model)
+
+
+class SupportsEmbed(Protocol):
+    """Anything that turns texts into L2-normalised row vectors (tests pass fakes)."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class _LazyEmbedder:
+    """The packaged model, loaded only when something is first embedded."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return get_embedder().embed(texts)
+
+
+def resolve_embedder(embedder: SupportsEmbed | bool | None) -> SupportsEmbed | None:
+    """The ``embedder=`` convention of trace, check and summarize.
+
+    ``None`` means the packaged model, loaded on first use; ``False`` means
+    no model (callers fall back to word overlap); anything else is used as is.
+    """
+    if embedder is False:
+        return None
+    if embedder is None or embedder is True:
+        return _LazyEmbedder()
+    return embedder
 
 
 _SPACE = re.compile(r"\s+")
