@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from newsloom.cluster import cluster_stored, recluster
+from newsloom.cluster import cluster_stored, cluster_stream, recluster
 from newsloom.store import open_store
-from test_cluster import BRIDGE, FAKE, FLOOD
+from newsloom.store.sqlite import MIGRATIONS
+from newsloom.store.sqlite_stories import _day
+from test_cluster import BRIDGE, FAKE, FLOOD, art
 
 
 def _store(tmp_path: Path):
@@ -69,3 +73,98 @@ def test_a_failed_batch_leaves_stories_untouched(tmp_path: Path) -> None:
             BRIDGE[0].id: store.stories_of([BRIDGE[0].id])[BRIDGE[0].id]
         }
         assert sorted(store.articles_without_story()) == sorted([BRIDGE[1].id, BRIDGE[2].id])
+
+
+def _later(article, ident: str, hours: float):
+    """A same-story article ``hours`` after T0, with its own id."""
+    return art(ident, article.title, article.paragraphs[0], hours=hours)
+
+
+def _days_stream():
+    undated = art("u1", BRIDGE[0].title, BRIDGE[0].paragraphs[0])
+    undated.published = None
+    return [
+        BRIDGE[0], FLOOD[0], BRIDGE[1], FLOOD[1], undated, BRIDGE[2],
+        _later(FLOOD[1], "f3", 50),  # a third day for the flood story
+        _later(BRIDGE[0], "b7", 24 * 30),  # the bridge story went quiet: a new story
+        _later(FLOOD[0], "f9", 24 * 30 + 2),
+    ]  # fmt: skip
+
+
+def test_stored_candidates_match_the_in_memory_index(tmp_path: Path) -> None:
+    stream = _days_stream()
+    expected = cluster_stream(stream, featurizer=FAKE, batch_size=2)
+    with _store(tmp_path) as store:
+        store.put_articles(stream)
+        for start in range(0, len(stream), 2):
+            cluster_stored(store, [a.id for a in stream[start : start + 2]], featurizer=FAKE)
+        got = store.stories_of([a.id for a in stream])
+    assert [got[a.id] for a in stream] == expected
+    assert expected[0] != expected[7]  # quiet for 30 days: not joined
+
+
+def test_story_keys_are_written_once_a_day(tmp_path: Path) -> None:
+    with _store(tmp_path) as store:
+        store.put_articles(FLOOD)
+        cluster_stored(store, [FLOOD[0].id], featurizer=FAKE)
+        cluster_stored(store, [FLOOD[1].id], featurizer=FAKE)  # same day, a later batch
+        story_id = store.stories_of([FLOOD[0].id])[FLOOD[0].id]
+        later = _later(FLOOD[1], "f3", 50)
+        store.put_articles([later])
+        cluster_stored(store, [later.id], featurizer=FAKE)
+        assert store.stories_of([later.id])[later.id] == story_id
+        with store._reading("test") as conn:
+            keys = json.loads(
+                conn.execute("SELECT keys FROM stories WHERE id = ?", (story_id,)).fetchone()[0]
+            )
+            rows = conn.execute(
+                "SELECT day, COUNT(*) FROM story_key_days WHERE story_id = ? GROUP BY day"
+                " ORDER BY day",
+                (story_id,),
+            ).fetchall()
+    # Each key once per day the story was updated on; the latest day has all keys.
+    assert [tuple(r) for r in rows][-1] == (_day(later.published), len(keys))
+    assert len(rows) == 2 and rows[0][1] <= len(keys)
+
+
+def test_upgrading_a_version_6_store_keeps_its_stories(tmp_path: Path) -> None:
+    stream = _days_stream()
+    half = 5
+    with _store(tmp_path / "new") as store:  # the reference, on the current schema
+        store.put_articles(stream)
+        cluster_stored(store, [a.id for a in stream[:half]], featurizer=FAKE)
+        cluster_stored(store, [a.id for a in stream[half:]], featurizer=FAKE)
+        expected = store.stories_of([a.id for a in stream])
+    with _store(tmp_path) as store:
+        store.put_articles(stream)
+        cluster_stored(store, [a.id for a in stream[:half]], featurizer=FAKE)
+    # Turn the file into what version 6 wrote: keys under each story's exact update time.
+    conn = sqlite3.connect(tmp_path / "news.db")
+    conn.executescript(
+        """
+        DROP TABLE story_key_days;
+        CREATE TABLE story_keys (
+            key TEXT NOT NULL, updated TEXT NOT NULL, story_id TEXT NOT NULL,
+            PRIMARY KEY (key, updated, story_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX story_keys_story ON story_keys (story_id);
+        INSERT INTO story_keys SELECT j.value, s.updated, s.id
+            FROM stories AS s, json_each(s.keys) AS j WHERE s.merged_into IS NULL;
+        """
+    )
+    old_rows = conn.execute("SELECT COUNT(*) FROM story_keys").fetchone()[0]
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS[5].version}")
+    conn.commit()
+    conn.close()
+    assert old_rows > 0
+    with _store(tmp_path) as store:
+        assert store.schema_version() == MIGRATIONS[-1].version
+        with store._reading("test") as conn:
+            assert conn.execute("SELECT COUNT(*) FROM story_key_days").fetchone()[0] == old_rows
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert "story_keys" not in names
+        cluster_stored(store, [a.id for a in stream[half:]], featurizer=FAKE)
+        assert store.stories_of([a.id for a in stream]) == expected
+        before = store.stories_of([a.id for a in stream])
+        recluster(store, featurizer=FAKE)
+        assert store.stories_of([a.id for a in stream]) == before

@@ -35,7 +35,7 @@ from newsloom.store.base import (
 )
 from newsloom.store.migrations import Migration, latest_version, pending
 from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SUMMARY_SCHEMA, SQLiteAnalysisMixin
-from newsloom.store.sqlite_stories import STORY_SCHEMA, SQLiteStoryMixin
+from newsloom.store.sqlite_stories import STORY_KEY_DAYS_SCHEMA, STORY_SCHEMA, SQLiteStoryMixin
 from newsloom.store.sqlite_views import VIEWS_SCHEMA, SQLiteViewsMixin
 from newsloom.types import Article, Failure
 
@@ -267,6 +267,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         version=6,
         description="story summaries and page views (counts only, nothing about readers)",
         statements=SUMMARY_SCHEMA + VIEWS_SCHEMA,
+    ),
+    Migration(
+        version=7,
+        description="story keys filed by day of last update (story_key_days replaces story_keys)",
+        # Every flush deleted and re-inserted all keys of each changed story,
+        # since the exact update time was part of the key: random page writes
+        # that grew with the store (bench/growth.py, docs/quality.md "Growth").
+        statements=STORY_KEY_DAYS_SCHEMA,
     ),
 )
 

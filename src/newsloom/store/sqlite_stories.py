@@ -6,9 +6,14 @@ until ``flush``, which writes them in one transaction: a crash mid-batch
 leaves the stories as they were before the batch, and the articles of that
 batch are clustered again on the next run (``articles_without_story``).
 
-Candidate lookup goes through ``story_keys (key, updated)``, so only stories
-active since the cut-off are read for each key: the cost of placing an
-article does not grow with the number of quiet stories.
+Candidate lookup goes through ``story_key_days (key, day, story_id)``: a
+story's keys are filed under each UTC day on which it was last updated at a
+flush, so only stories active since the cut-off day are read for each key and
+the cost of placing an article does not grow with the number of quiet stories.
+A story that gains articles on the day it already has rows for writes only
+its new keys; a flush used to delete and re-insert every key of a changed
+story because the exact ``updated`` time was part of the key (migration 7,
+bench/growth.py).  The exact time is still checked on the story itself.
 """
 
 from __future__ import annotations
@@ -18,14 +23,14 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
 from newsloom.cluster import EPOCH, Decision, StoryState, is_active
 from newsloom.types import Story, StoryMember
 
-__all__ = ["STORY_SCHEMA", "SQLiteStoryIndex", "SQLiteStoryMixin"]
+__all__ = ["STORY_KEY_DAYS_SCHEMA", "STORY_SCHEMA", "SQLiteStoryIndex", "SQLiteStoryMixin"]
 
 STORY_SCHEMA: tuple[str, ...] = (
     """
@@ -73,11 +78,53 @@ STORY_SCHEMA: tuple[str, ...] = (
     "CREATE TABLE cluster_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 )
 
+# SQL for the UTC day number (days since 1970-01-01, floored) of an ISO time.
+_SQL_DAY = (
+    "((CAST(strftime('%s', {0}) AS INTEGER)"
+    " - ((CAST(strftime('%s', {0}) AS INTEGER) % 86400) + 86400) % 86400) / 86400)"
+)
+
+# Migration 7: story keys filed by the day of the story's last update instead
+# of its exact time, so that a flush adds rows only for new keys or a new day.
+# IF NOT EXISTS throughout, so a file rebuilt by hand at an older version from
+# a newer one (as tests do) migrates too.
+STORY_KEY_DAYS_SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS story_key_days (
+        key TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        story_id TEXT NOT NULL,
+        PRIMARY KEY (key, day, story_id)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX IF NOT EXISTS story_key_days_story ON story_key_days (story_id)",
+    """
+    CREATE TABLE IF NOT EXISTS story_keys (
+        key TEXT NOT NULL, updated TEXT NOT NULL, story_id TEXT NOT NULL,
+        PRIMARY KEY (key, updated, story_id)
+    ) WITHOUT ROWID
+    """,
+    "INSERT OR IGNORE INTO story_key_days (key, day, story_id)"
+    f" SELECT key, {_SQL_DAY.format('updated')}, story_id FROM story_keys",
+    "DROP TABLE story_keys",
+)
+
 Connect = Callable[[str], AbstractContextManager[sqlite3.Connection]]
 
 
 def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _day(moment: datetime) -> int:
+    """UTC day number (days since 1970-01-01, floored); a naive time counts as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH).days
+
+
+# Undated stories (updated == EPOCH) are filed under day 0.
+_UNDATED_DAY = _day(EPOCH)
 
 
 def _story_from_row(row: sqlite3.Row) -> StoryState:
@@ -103,6 +150,11 @@ class SQLiteStoryIndex:
         self._transaction = transaction
         self._stories: dict[str, StoryState] = {}
         self._dirty: set[str] = set()  # stories changed in this batch
+        # Keys added to each story since the last flush.
+        self._added: dict[str, set[str]] = {}
+        # The day under which story_key_days holds every key of a stored story
+        # (the day of its stored ``updated``).
+        self._filed_day: dict[str, int] = {}
         self._merges: list[tuple[str, str, str]] = []
         self._members: list[tuple[str, str, str | None, str]] = []
         self._df_delta: Counter[str] = Counter()
@@ -121,6 +173,8 @@ class SQLiteStoryIndex:
             return None
         story = _story_from_row(row)
         self._stories[story_id] = story
+        if not story.merged_into:
+            self._filed_day[story_id] = _day(story.updated)
         return story
 
     def candidates(
@@ -128,24 +182,36 @@ class SQLiteStoryIndex:
     ) -> list[StoryState]:
         if not keys or limit <= 0:
             return []
-        since = active_since.isoformat()
-        undated = EPOCH.isoformat()
+        cutoff = _day(active_since)
         hits: Counter[str] = Counter()
-        # Two range probes (active stories, undated stories) rather than an OR,
-        # which would make SQLite read every row of the key, quiet stories too.
+        # Two range probes (stories updated since the cut-off day, undated
+        # stories) rather than an OR, which would make SQLite read every row of
+        # the key, quiet stories too.  A story has rows for each day it was
+        # flushed on, so the newest rows come first and a story counts once per
+        # key; stories of the cut-off day that went quiet earlier that day are
+        # dropped below by their exact ``updated``.
         with self._reading("finding candidate stories") as conn:
             for key in dict.fromkeys(keys):
-                rows = conn.execute(
-                    "SELECT story_id FROM story_keys WHERE key = ? AND updated >= ?"
-                    " ORDER BY updated DESC LIMIT ?",
-                    (key, since, per_key),
-                ).fetchall()
-                if since > undated:
-                    rows += conn.execute(
-                        "SELECT story_id FROM story_keys WHERE key = ? AND updated = ? LIMIT ?",
-                        (key, undated, per_key),
-                    ).fetchall()
-                for (story_id,) in rows:
+                found: set[str] = set()
+                for (story_id,) in conn.execute(
+                    "SELECT story_id FROM story_key_days WHERE key = ? AND day >= ?"
+                    " ORDER BY day DESC, story_id DESC",
+                    (key, cutoff),
+                ):
+                    if story_id not in found:
+                        found.add(story_id)
+                        if len(found) >= per_key:
+                            break
+                if cutoff > _UNDATED_DAY:
+                    found.update(
+                        story_id
+                        for (story_id,) in conn.execute(
+                            "SELECT story_id FROM story_key_days WHERE key = ? AND day = ?"
+                            " ORDER BY story_id DESC LIMIT ?",
+                            (key, _UNDATED_DAY, per_key),
+                        )
+                    )
+                for story_id in found:
                     hits[story_id] += 1
         # Stories changed in this batch are not in the table yet.
         wanted = set(keys)
@@ -165,8 +231,7 @@ class SQLiteStoryIndex:
 
     def save(self, story: StoryState, added_keys: Iterable[str]) -> None:
         self._stories[story.id] = story
-        # Every key of a changed story is rewritten on flush, so which were added
-        # does not matter here.
+        self._added.setdefault(story.id, set()).update(added_keys)
         self._dirty.add(story.id)
 
     def merge(self, absorbed: StoryState, into: StoryState, article_id: str) -> None:
@@ -214,6 +279,7 @@ class SQLiteStoryIndex:
         """Write the batch's stories, keys, memberships, merges and counts at once."""
         if not (self._dirty or self._members or self._df_delta):
             return
+        filed: dict[str, int | None] = {}
         with self._transaction("saving stories") as conn:
             for story_id in sorted(self._dirty):
                 story = self._stories[story_id]
@@ -239,13 +305,31 @@ class SQLiteStoryIndex:
                         story.merged_into,
                     ),
                 )
-                # Keys carry the story's last update so lookups skip quiet stories.
-                conn.execute("DELETE FROM story_keys WHERE story_id = ?", (story.id,))
-                if not story.merged_into:
-                    conn.executemany(
-                        "INSERT INTO story_keys (key, updated, story_id) VALUES (?,?,?)",
-                        [(key, updated, story.id) for key in sorted(story.keys)],
-                    )
+                # Keys are filed under the day of the story's last update, so
+                # lookups skip quiet stories.  Rows of earlier days stay (the
+                # lookup reads the newest first and checks the exact time): only
+                # a new day or new keys cost writes.
+                if story.merged_into:
+                    conn.execute("DELETE FROM story_key_days WHERE story_id = ?", (story.id,))
+                    filed[story.id] = None
+                    continue
+                day = _day(story.updated)
+                before = self._filed_day.get(story.id)
+                if before == day:
+                    new_keys = sorted(self._added.get(story.id, set()) & story.keys)
+                else:
+                    new_keys = sorted(story.keys)
+                    if before == _UNDATED_DAY:
+                        # Keep the undated bucket to stories that are undated.
+                        conn.execute(
+                            "DELETE FROM story_key_days WHERE story_id = ? AND day = ?",
+                            (story.id, _UNDATED_DAY),
+                        )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO story_key_days (key, day, story_id) VALUES (?,?,?)",
+                    [(key, day, story.id) for key in new_keys],
+                )
+                filed[story.id] = day
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM story_members").fetchone()[0]
             conn.executemany(
                 "INSERT OR REPLACE INTO story_members (article_id, story_id, seq, decided_at,"
@@ -271,6 +355,12 @@ class SQLiteStoryIndex:
                 " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
                 (self._documents_delta,),
             )
+        for story_id, filed_day in filed.items():
+            if filed_day is None:
+                self._filed_day.pop(story_id, None)
+            else:
+                self._filed_day[story_id] = filed_day
+        self._added.clear()
         for term, delta in self._df_delta.items():
             self._df_cache[term] = self._df_cache.get(term, 0) + delta
         if self._documents is not None:
@@ -283,6 +373,7 @@ class SQLiteStoryIndex:
         # Keep memory bounded across a long ingest: reread stories when needed.
         if len(self._stories) > 5000:
             self._stories.clear()
+            self._filed_day.clear()
         if len(self._df_cache) > 200_000:
             self._df_cache.clear()
 
@@ -290,6 +381,8 @@ class SQLiteStoryIndex:
         """Forget the unflushed batch (after a failure), so nothing half-done is written."""
         self._stories.clear()
         self._dirty.clear()
+        self._added.clear()
+        self._filed_day.clear()
         self._merges.clear()
         self._members.clear()
         self._df_delta.clear()
@@ -415,7 +508,7 @@ class SQLiteStoryMixin:
         """Forget every story, for a rebuild from scratch."""
         with self._transaction("clearing stories") as conn:
             for table in (
-                "stories", "story_keys", "story_members", "story_merges", "term_df",
+                "stories", "story_key_days", "story_members", "story_merges", "term_df",
                 "cluster_counters",
             ):  # fmt: skip
                 conn.execute(f"DELETE FROM {table}")
