@@ -35,11 +35,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from newsloom.facts import extract_dates
+from newsloom.features.embed import resolve_embedder
 from newsloom.features.terms import DocumentFrequencies, tokenize
 from newsloom.sentences import Sentence, split_sentences
 from newsloom.types import Article, Provenance, StorySummary, SummarySentence
@@ -51,10 +52,6 @@ __all__ = [
     "summarize_article",
     "summarize_story",
 ]
-
-
-class SupportsEmbed(Protocol):
-    def embed(self, texts: Sequence[str]) -> Any: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -137,23 +134,18 @@ class _Space:
     """Unit vectors for sentences and headlines, from embeddings or TF-IDF."""
 
     def __init__(self, texts: Sequence[str], embedder: Any) -> None:
-        self.tfidf = embedder is False
+        # The package's embedder convention: None = packaged model (lazy), False = none.
+        model = resolve_embedder(embedder)
+        self.tfidf = model is None
         if not texts:
             self.matrix = np.zeros((0, 1), dtype=np.float32)
-        elif self.tfidf:
+        elif model is None:
             self.matrix = _tfidf_matrix(texts)
         else:
-            model = embedder if embedder is not None else _default_embedder()
             self.matrix = _unit(np.asarray(model.embed(list(texts)), dtype=np.float32))
 
     def threshold(self, params: SummaryParams, name: str) -> float:
         return float(getattr(params, f"{name}_tfidf" if self.tfidf else name))
-
-
-def _default_embedder() -> SupportsEmbed:
-    from newsloom.features.embed import get_embedder
-
-    return get_embedder()
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
