@@ -50,6 +50,7 @@ eval: $(STAMP)
 	$(BIN)/python eval/dedup.py
 	$(BIN)/python eval/provenance.py
 	$(BIN)/python eval/checks.py
+	$(BIN)/python eval/summaries.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/extraction.py
