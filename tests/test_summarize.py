@@ -329,3 +329,20 @@ def test_sentence_without_a_day_or_a_publication_date():
     assert sentence_when("Officials gave no further details.", PUBLISHED) is None
     assert sentence_when("It happened on Monday.", None) is None
     assert sentence_when("It happened on 3 March 2025.", None) == datetime(2025, 3, 3, tzinfo=UTC)
+
+
+def test_an_aggregator_summary_of_a_source_in_the_story_is_never_cited() -> None:
+    from newsloom.trace import trace_story
+
+    truth = load_ground_truth()
+    docs = demo_articles()
+    story = next(s for s in truth["stories"] if s["id"] == "kestrel-bridge")
+    articles = [docs[key] for key in story["documents"]]
+    summaries = [
+        docs[p["derived"]].id
+        for p in truth["provenance"]
+        if p["relation"] in ("summary", "duplicate") and p["derived"] in story["documents"]
+    ]
+    result = summarize_story(articles, provenance=trace_story(articles), embedder=False)
+    cited = {s.article_id for s in [*result.summary, *result.key_points, *result.timeline]}
+    assert summaries and not cited & set(summaries)

@@ -531,8 +531,17 @@ def _candidates(
     """Every article's prose sentences, with the copy chain of each article."""
     parent = _parents(articles, provenance)
     chains = {a.id: _ancestors(a.id, parent) for a in articles}
+    # A summary or a duplicate of a page in the story adds nothing of its own:
+    # an aggregator's condensed wording of the source is still the source's news.
+    condensed = {
+        e.derived_id
+        for e in provenance
+        if e.directed and e.relation in ("summary", "duplicate") and e.derived_id in parent
+    }
     cands: list[_Candidate] = []
     for article in articles:
+        if article.id in condensed:
+            continue
         root = chains[article.id][-1] if chains[article.id] else article.id
         found = _article_candidates(article, root, params)
         if chains[article.id]:
