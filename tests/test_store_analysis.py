@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from newsloom.cluster import cluster_stored, recluster
 from newsloom.store import open_store
 from newsloom.store.sqlite import MIGRATIONS
@@ -98,26 +100,35 @@ def test_recluster_drops_the_old_analysis_and_queues_the_new_stories(tmp_path: P
         assert store.story_provenance(bridge) == []
 
 
-def test_upgrading_a_version_4_store_queues_existing_stories(tmp_path: Path) -> None:
+def test_upgrading_a_version_4_store_queues_existing_stories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import newsloom.store.sqlite as backend
+
     path = tmp_path / "old.db"
-    with _store(tmp_path) as store:
-        _clustered(store)
-    # Rebuild the same content as a version-4 file: drop what migration 5 made.
-    (tmp_path / "news.db").rename(path)
+    # A store as newsloom wrote it before story analysis existed (schema 4).
+    monkeypatch.setattr(backend, "MIGRATIONS", MIGRATIONS[:4])
+    with open_store(f"sqlite:///{path}") as store:
+        store.put_articles([*BRIDGE, *FLOOD])
     conn = sqlite3.connect(path)
-    made = conn.execute(
-        "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger')"
-        " AND (name IN ('provenance', 'conflicts', 'story_analysis', 'pending_analysis',"
-        " 'story_summaries', 'page_views') OR name LIKE '%analysis' OR name LIKE '%summary')"
-    ).fetchall()
-    for kind, name in made:
-        conn.execute(f"DROP {kind.upper()} IF EXISTS {name}")
-    conn.execute(f"PRAGMA user_version = {MIGRATIONS[3].version}")
+    for story, members in (("s-bridge", BRIDGE), ("s-flood", FLOOD), ("s-single", FLOOD[:1])):
+        conn.execute(
+            "INSERT INTO stories VALUES (?, 't', '2026-03-01', '2026-03-02', ?, x'', '{}',"
+            " '{}', '[]', NULL)",
+            (story, len(members)),
+        )
+    for seq, article in enumerate([*BRIDGE, *FLOOD], 1):
+        story = "s-bridge" if article in BRIDGE else "s-flood"
+        conn.execute(
+            "INSERT INTO story_members VALUES (?, ?, ?, NULL, '{}')", (article.id, story, seq)
+        )
     conn.commit()
     conn.close()
+    monkeypatch.undo()
     with open_store(f"sqlite:///{path}") as store:
         assert store.schema_version() == MIGRATIONS[-1].version
-        assert len(store.stories_to_analyse()) == 2
+        # Stories of two or more articles need their first analysis.
+        assert sorted(store.stories_to_analyse()) == ["s-bridge", "s-flood"]
 
 
 def test_a_story_summary_is_saved_with_its_analysis_and_replaced_by_the_next(
