@@ -576,9 +576,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "server", "page", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors",
         "KB/response", "load before → after",
     ]  # fmt: skip
+    # The URL pattern of each side, with the story id as {id}.
     pages_of = {
-        s.name: s.paths[0].split("?")[0].rsplit("/", 1)[0]
-        for s in sides(store, ids, 0, metadata, True)
+        s.name: s.paths[0].replace(ids[0], "{id}") for s in sides(store, ids, 0, metadata, True)
     }
     print_table(
         headers,

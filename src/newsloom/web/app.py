@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,17 +26,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from newsloom.settings import Settings
 from newsloom.store import open_store
 from newsloom.store.base import Store
+from newsloom.types import Story
 from newsloom.web import pages
-from newsloom.web.render import error_page, render
+from newsloom.web.render import env, error_page, render
 from newsloom.web.security import HEAD_FLAG, Guard
 
-__all__ = ["StorePool", "ViewCounter", "build_app"]
+__all__ = ["PageCache", "StorePool", "ViewCounter", "build_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Ids are short hex-like tokens; anything else is not worth a database query.
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SPAN = re.compile(r"(\d{1,8})-(\d{1,8})")
 DONT_MISS_SECONDS = 30.0
+# A story page is kept while its story and analysis are unchanged, but at most
+# this long: an article corrected in place changes neither.
+STORY_PAGE_SECONDS = 60.0
+STORY_PAGES_KEPT = 256  # about 100 KB each (data and HTML) on a 20-article story
+# A view count no page can have: rendered once, it marks where the count goes.
+_VIEWS_MARK = -7_305_219
 
 PageNo = Annotated[int, Query(ge=1, le=pages.MAX_PAGE)]
 SearchText = Annotated[str, Query(max_length=pages.MAX_QUERY_CHARS)]
@@ -94,6 +103,48 @@ class TimedCache:
                 self._value = compute()
                 self._expires = time.monotonic() + self.seconds
             return self._value
+
+
+class PageCache:
+    """Computed pages by key, least recently used dropped first, each kept ``seconds`` at most.
+
+    Computing happens outside the lock: two threads may compute the same page
+    at once (both results are equal), but no reader waits behind another's page.
+    """
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self.size = size
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and found[0] > now:
+                self._items.move_to_end(key)
+                return found[1]
+        value = compute()
+        with self._lock:
+            self._items[key] = (now + self.seconds, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+@dataclass(slots=True)
+class StoryEntry:
+    """One story page: its data (views left at 0) and its HTML split where the count goes."""
+
+    data: dict[str, Any]
+    html: tuple[str, str] | None = None
+    rendered: bool = False  # html was tried (None then means: render on every request)
 
 
 class ViewCounter:
@@ -185,6 +236,7 @@ def build_app(pool: StorePool) -> FastAPI:
     app.state.pool = pool
     app.state.dont_miss = TimedCache(DONT_MISS_SECONDS)
     app.state.views = ViewCounter(pool)
+    app.state.story_pages = PageCache(STORY_PAGES_KEPT, STORY_PAGE_SECONDS)
     views = app.state.views
     app.add_middleware(Guard, error_page=error_page)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -243,13 +295,38 @@ def build_app(pool: StorePool) -> FastAPI:
             raise not_found("story")
         return story
 
+    def story_entry(story: Story, page: int) -> StoryEntry:
+        # A story page reads every article it names and renders a large
+        # template: about 10 ms of CPU on a 100k-article store (bench/web.py).
+        # What it shows changes only with the story (members, title, times) or
+        # its analysis (analysed_at), so it is computed once per such version.
+        key = (
+            story.id, page, story.title, story.size, story.updated, tuple(story.article_ids),
+            store().story_analysed_at(story.id),
+        )  # fmt: skip
+        return app.state.story_pages.get(
+            key, lambda: StoryEntry(pages.story_page(store(), story, page, 0))
+        )
+
+    def story_html_of(entry: StoryEntry, story: Story, count: int) -> str:
+        path = pages.story_path(story.id)
+        if not entry.rendered:
+            # Rendered once with a marker count; the real count is put in per request.
+            marked = render("story.html", **(entry.data | {"views": _VIEWS_MARK}), page_path=path)
+            parts = marked.split(env.filters["plural"](_VIEWS_MARK, "view"))
+            entry.html = (parts[0], parts[1]) if len(parts) == 2 else None
+            entry.rendered = True
+        if entry.html is None:
+            return render("story.html", **(entry.data | {"views": count}), page_path=path)
+        return entry.html[0] + env.filters["plural"](count, "view") + entry.html[1]
+
     @app.get("/story/{story_id}.json")
     def story_json(story_id: str, page: PageNo = 1) -> Response:
         story = find_story(story_id)
         if story.id != story_id:  # a prefix or a merged-away id: one address per story
             return RedirectResponse(f"{pages.story_path(story.id)}.json?page={page}", 308)
         count = views.views("story", story.id)
-        return JSONResponse(pages.story_page(store(), story, page, count))
+        return JSONResponse(story_entry(story, page).data | {"views": count})
 
     @app.get("/story/{story_id}/feed.atom")
     def story_atom(story_id: str, request: Request) -> Response:
@@ -267,8 +344,8 @@ def build_app(pool: StorePool) -> FastAPI:
         # Counted by page alone: no cookie, no address, nothing about the reader.
         if not request.scope.get(HEAD_FLAG):
             views.add("story", story.id)
-        data = pages.story_page(store(), story, page, views.views("story", story.id))
-        return _html("story.html", **data, page_path=pages.story_path(story.id))
+        entry = story_entry(story, page)
+        return HTMLResponse(story_html_of(entry, story, views.views("story", story.id)))
 
     @app.get("/feed.atom")
     def site_atom(request: Request) -> Response:
