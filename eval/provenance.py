@@ -18,11 +18,13 @@ cut into relation bands at thresholds chosen on this very set by grid search
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import random
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -94,17 +96,30 @@ def _later_or_shorter(a: Article, b: Article) -> str:
 
 def _newsloom(
     pairs: list[Pair], embedder: object, seed: int
-) -> tuple[list[tuple[str, str, bool]], float]:
+) -> tuple[list[tuple[str, str, bool, bool]], float]:
     """Predicted (relation, derived id, attributed); each pair is passed in a
-    seeded random order so argument order cannot leak the answer."""
+    seeded random order, and under opaque ids, so neither argument order nor
+    the set's ids (a derived page's id is its original's id plus a suffix, so
+    it sorts after it) can leak the answer.  Real article ids are hashes of
+    the URL."""
     rng = random.Random(seed)
     out = []
     start = time.perf_counter()
     for pair in pairs:
         a, b = (pair.derived, pair.source) if rng.random() < 0.5 else (pair.source, pair.derived)
-        result = trace_pair(a, b, embedder=embedder)
-        out.append((result.relation, result.derived_id, result.attributed))
+        names = {_opaque(a.id, seed): a.id, _opaque(b.id, seed): b.id}
+        result = trace_pair(
+            replace(a, id=_opaque(a.id, seed)),
+            replace(b, id=_opaque(b.id, seed)),
+            embedder=embedder,
+        )
+        undecided = any("undecided" in r for r in result.evidence.get("direction", []))
+        out.append((result.relation, names[result.derived_id], result.attributed, undecided))
     return out, time.perf_counter() - start
+
+
+def _opaque(article_id: str, seed: int) -> str:
+    return hashlib.sha256(f"{seed}:{article_id}".encode()).hexdigest()[:16]
 
 
 def _relation_rows(pairs: list[Pair], systems: dict[str, list[str]]) -> list[list[object]]:
@@ -149,22 +164,40 @@ def _direction_rows(pairs: list[Pair], systems: dict[str, list[str]]) -> list[li
     return rows
 
 
+def _undecided_rows(
+    pairs: list[Pair], ours: list[tuple[str, str, bool, bool]]
+) -> list[list[object]]:
+    directed = [k for k, p in enumerate(pairs) if p.relation != "independent"]
+    rows: list[list[object]] = []
+    for dating in ("later", "undated", "same_day", None):
+        idx = [k for k in directed if dating is None or pairs[k].dating == dating]
+        decided = [k for k in idx if not ours[k][3]]
+        right = sum(ours[k][1] == pairs[k].derived.id for k in decided)
+        rows.append(
+            [dating or "all", len(idx), len(idx) - len(decided), right / max(1, len(decided))]
+        )
+    return rows
+
+
+def _share_right(pairs: list[Pair], derived: list[str], idx: list[int]) -> float:
+    if not idx or pairs[idx[0]].relation == "independent":
+        return float("nan")
+    return sum(derived[k] == pairs[k].derived.id for k in idx) / len(idx)
+
+
 def _kind_rows(pairs: list[Pair], relations: list[str], derived: list[str]) -> list[list[object]]:
     rows: list[list[object]] = []
     for kind in dict.fromkeys(p.kind for p in pairs):
         idx = [k for k, p in enumerate(pairs) if p.kind == kind]
-        direction = (
-            sum(derived[k] == pairs[k].derived.id for k in idx) / len(idx)
-            if kind != "independent"
-            else float("nan")
-        )
+        same_day = [k for k in idx if pairs[k].dating == "same_day"]
         rows.append(
             [
                 kind,
                 pairs[idx[0]].relation,
                 len(idx),
                 sum(relations[k] == pairs[k].relation for k in idx) / len(idx),
-                direction,
+                _share_right(pairs, derived, idx),
+                f"{_share_right(pairs, derived, same_day):.3f} ({len(same_day)})",
             ]
         )
     return rows
@@ -193,17 +226,22 @@ def main() -> None:
         embedder.embed(["warm-up"])  # type: ignore[attr-defined]
     ours, ours_seconds = _newsloom(pairs, embedder, args.seed)
     base, bands, base_seconds = _tfidf_baseline(pairs)
-    relations = {"newsloom": [r for r, _, _ in ours], "tfidf-cosine": [r for r, _ in base]}
-    derived = {"newsloom": [d for _, d, _ in ours], "tfidf-cosine": [d for _, d in base]}
+    relations = {"newsloom": [r for r, _, _, _ in ours], "tfidf-cosine": [r for r, _ in base]}
+    derived = {"newsloom": [d for _, d, _, _ in ours], "tfidf-cosine": [d for _, d in base]}
 
     print("### Relation (share of gold pairs predicted right)\n")
     print_table(["relation", "pairs", *relations], _relation_rows(pairs, relations))
     print(f"TF-IDF bands fitted on this set: {bands}\n")
     print("### Direction (directed gold pairs; derived page chosen right)\n")
     print_table(["dating", "pairs", *derived], _direction_rows(pairs, derived))
+    print("newsloom, where its evidence says 'undecided' (the pick is then arbitrary):\n")
+    print_table(
+        ["dating", "pairs", "undecided", "accuracy where decided"],
+        _undecided_rows(pairs, ours),
+    )
     print("### newsloom by derivation\n")
     print_table(
-        ["kind", "relation", "pairs", "relation acc", "direction acc"],
+        ["kind", "relation", "pairs", "relation acc", "direction acc", "direction, same day"],
         _kind_rows(pairs, relations["newsloom"], derived["newsloom"]),
     )
     print("### Confusion, newsloom\n")
@@ -221,9 +259,9 @@ def main() -> None:
     _print_errors(pairs, ours, args.errors)
 
 
-def _print_errors(pairs: list[Pair], ours: list[tuple[str, str, bool]], limit: int) -> None:
+def _print_errors(pairs: list[Pair], ours: list[tuple[str, str, bool, bool]], limit: int) -> None:
     shown = 0
-    for pair, (relation, who, attributed) in zip(pairs, ours, strict=True):
+    for pair, (relation, who, attributed, _) in zip(pairs, ours, strict=True):
         if shown >= limit:
             break
         directed = pair.relation != "independent"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from factories import make_article
+from newsloom import trace as trace_mod
 from newsloom.extract import extract
 from newsloom.trace import TraceParams, align, names_source, trace_pair, trace_story
+from newsloom.trace_align import is_furniture
 from newsloom.types import Article, Citation
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -281,6 +284,91 @@ def test_params_are_frozen_and_tunable(source: Article) -> None:
     assert trace_pair(partial, source, embedder=False, params=strict).relation == "summary"
     with pytest.raises(AttributeError):
         strict.copy_source_coverage = 0.5  # type: ignore[misc]
+
+
+# --- direction when the dates cannot tell (same day, no time) -------------------------
+
+DAY = datetime(2026, 3, 2, tzinfo=UTC)  # a date without a time of day
+
+
+def both_ways(a: Article, b: Article) -> list:
+    return [trace_pair(a, b, embedder=False), trace_pair(b, a, embedder=False)]
+
+
+def test_same_day_spin_is_told_by_its_rarer_words() -> None:
+    # Ids sort the wrong way round, so the arbitrary fallback would pick the source.
+    source = outlet("z-src", "Fenmoor Gazette", "fenmoorgazette.example", REPORT, published=DAY)
+    spun = outlet("a-spun", "Buzz Daily", "buzzdaily.example", [spin(s) for s in REPORT])
+    spun = replace(spun, published=DAY)
+    for result in both_ways(source, spun):
+        assert result.derived_id == "a-spun"
+        assert result.evidence["direction"] == ["puts rarer words in place of plain ones"]
+
+
+def test_rarer_words_measures_the_swapped_words_only() -> None:
+    plain = "The mayor said the bridge will open next week after months of delay."
+    odd = "The mayor stated the bridge will open next week following months of delay."
+    a = make_article("a", paragraphs=[odd, REPORT[0]])
+    b = make_article("b", paragraphs=[plain, REPORT[0]])
+    passages = align(a, b, embedder=False)
+    assert trace_mod._replaced_words(passages) == (["stated", "following"], ["said", "after"])
+    assert trace_mod._rarer_words(passages) > 0.5  # a put in the rarer words
+    assert trace_mod._rarer_words(align(b, a, embedder=False)) < -0.5
+    # Names and numbers are facts, not wording: a changed name is no clue.
+    renamed = make_article("c", paragraphs=[plain.replace("mayor", "Mayor Quell"), REPORT[0]])
+    assert trace_mod._replaced_words(align(renamed, b, embedder=False)) == ([], [])
+
+
+def test_surname_before_full_name_is_a_first_mention_fault() -> None:
+    told = [
+        "Maren Oduya said the hall would close.",
+        "Oduya added that repairs would start soon.",
+    ]
+    assert trace_mod._early_surnames(told) == 0
+    assert trace_mod._early_surnames(told[::-1]) == 1
+    # Sentence openers are not first names: "In Fenmoor" names no one.
+    assert trace_mod._early_surnames(["Fenmoor is wet.", "In Fenmoor it rains."]) == 0
+
+
+def test_same_day_shuffle_is_told_by_its_reading_order() -> None:
+    story = [
+        "Maren Oduya, who runs the Tollbridge water works, will close its eastern filter hall "
+        "on Monday for repairs.",
+        "Engineers found cracks in two concrete settling tanks inside the filter hall last week.",
+        "The cracked tanks were spotted by an outside contractor during a routine inspection.",
+        "The contractor's inspection report will be published in full next month.",
+        "Oduya said households in Fenmoor would get water from the western reservoir instead.",
+        "The western reservoir can supply Fenmoor households for about six weeks.",
+    ]
+    source = outlet("z-src", "Fenmoor Gazette", "fenmoorgazette.example", story, published=DAY)
+    order = (4, 2, 0, 5, 3, 1)
+    copy = outlet("a-copy", "Copy Hub", "copyhub.example", [story[k] for k in order])
+    copy = replace(copy, published=DAY)
+    for result in both_ways(source, copy):
+        assert result.derived_id == "a-copy"
+        assert result.evidence["direction"] == ["its sentence order reads worse"]
+    # Same order on both sides: no order clue at all.
+    same = align(outlet("c", "C", "c.example", story), source, embedder=False)
+    assert trace_mod._reading_order(same) == 0
+
+
+def test_site_furniture_is_no_material_and_no_evidence_means_undecided() -> None:
+    furniture = [
+        "Home | World | Politics | Business",
+        "Share this article: Facebook Twitter WhatsApp Email",
+        "Sign up for our morning newsletter and get the top stories in your inbox.",
+        "© 2026 Copy Hub. All rights reserved.",
+    ]
+    assert all(is_furniture(line) for line in furniture)
+    assert not any(is_furniture(line) for line in REPORT)
+    source = outlet("src", "Fenmoor Gazette", "fenmoorgazette.example", REPORT, published=DAY)
+    chrome = outlet("copy", "Copy Hub", "copyhub.example", [furniture[0], *REPORT, *furniture[1:]])
+    verbatim = outlet("copy2", "Copy Hub", "copyhub.example", list(REPORT))
+    for copy in (chrome, verbatim):
+        for result in both_ways(source, replace(copy, published=DAY)):
+            # Nothing tells which came first: say so rather than invent a reason.
+            assert result.evidence["direction"] == ["undecided (no evidence of direction)"]
+            assert result.relation == "duplicate"
 
 
 # --- the demo corpus and the seeds (real model) ---------------------------------------

@@ -26,6 +26,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz import fuzz
 
+from newsloom.extract.chrome import (
+    is_breadcrumb,
+    is_footer_heading,
+    is_inline_chrome,
+    is_subscribe_line,
+    is_weather,
+    parse_stated_minutes,
+    parse_stated_views,
+)
 from newsloom.features.embed import SupportsEmbed
 from newsloom.features.terms import tokenize
 from newsloom.sentences import split_sentences
@@ -38,6 +47,7 @@ __all__ = [
     "Quote",
     "SentenceInfo",
     "align_prepared",
+    "is_furniture",
     "normalize",
     "prepare",
     "word_grams",
@@ -119,6 +129,8 @@ class SentenceInfo:
     quoted_share: float
     # Normalised text with the quotations removed.
     outside: str
+    # A line of site furniture (menu, share bar, copyright): not the page's own text.
+    furniture: bool = False
 
 
 @dataclass(slots=True)
@@ -136,9 +148,11 @@ class Prepared:
 
     def grams(self, n: int) -> frozenset[tuple[str, ...]]:
         """Word ``n``-grams of the whole text, across sentence and paragraph
-        breaks (so re-paragraphing does not hide a verbatim copy)."""
+        breaks (so re-paragraphing does not hide a verbatim copy), leaving out
+        lines of site furniture (a copy inside another site's menus and share
+        bar still carries all of the source and nothing else of substance)."""
         if n not in self._grams:
-            words = " ".join(s.norm for s in self.sentences).split()
+            words = " ".join(s.norm for s in self.sentences if not s.furniture).split()
             self._grams[n] = frozenset(word_grams(words, n))
         return self._grams[n]
 
@@ -152,6 +166,21 @@ def word_grams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
     if len(words) < n:
         return [tuple(words)] if words else []
     return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def is_furniture(line: str) -> bool:
+    """A line of site furniture (menu, share bar, newsletter box, copyright,
+    "Read more:" teaser), by the extractor's own vocabulary (``extract.chrome``):
+    not the page's own reporting, so it counts for neither side of a pair."""
+    return (
+        is_inline_chrome(line)
+        or is_subscribe_line(line)
+        or is_footer_heading(line)
+        or is_breadcrumb(line)
+        or is_weather(line)
+        or parse_stated_minutes(line) is not None
+        or parse_stated_views(line) is not None
+    )
 
 
 def _quotations(text: str) -> list[Quote]:
@@ -199,6 +228,7 @@ def prepare(article: Article) -> Prepared:
                 quotes=quotes,
                 quoted_share=quoted / max(1, len(sentence.text)),
                 outside=normalize(outside),
+                furniture=is_furniture(sentence.text),
             )
         )
     prepared = Prepared(article, text, infos, quotations)
