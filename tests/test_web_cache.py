@@ -9,7 +9,7 @@ import lxml.html
 from fastapi.testclient import TestClient
 
 from newsloom.store import open_store
-from newsloom.web import create_app
+from newsloom.web import create_app, pages
 from newsloom.web.app import PageCache
 from web_helpers import build_store
 
@@ -33,7 +33,14 @@ def test_cached_story_page_follows_views_and_a_new_analysis(tmp_path: Path) -> N
         assert first.status_code == second.status_code == 200
         # Each page view counts, on the cached page as on the first one.
         assert shown_views(second.text) == shown_views(first.text) + 1
-        assert client.get(f"/story/{BRIDGE}.json").json()["views"] == shown_views(second.text)
+        cached = client.get(f"/story/{BRIDGE}.json")
+        assert cached.headers["content-type"] == "application/json"
+        assert cached.json()["views"] == shown_views(second.text)
+        # The cached text is the page computed afresh, with the count in place.
+        with open_store(url) as store:
+            story = store.get_story(BRIDGE)
+            assert story is not None
+            assert cached.json() == pages.story_page(store, story, 1, cached.json()["views"])
         assert 'class="cited-summary"' in second.text
         assert client.get(f"/story/{BRIDGE}.json").json()["conflicts"]
 

@@ -32,8 +32,14 @@ def serve(
     settings: Settings | None = None,
 ) -> None:
     """Serve the app until interrupted (Ctrl-C)."""
+    import gc
+
     import uvicorn
 
     app = create_app(store_url, settings)
+    # Everything loaded so far (modules, models, templates) lives as long as the
+    # server: frozen, full collections stop walking it.  They paused the
+    # server for tens of milliseconds each under load (bench/web.py).
+    gc.freeze()
     # No "Server: uvicorn" header and no access log of reader addresses.
     uvicorn.run(app, host=host, port=port, server_header=False, access_log=False)

@@ -7,6 +7,7 @@ connection (``StorePool``) so that readers do not queue behind one lock.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -138,13 +139,35 @@ class PageCache:
             self._items.clear()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class StoryEntry:
-    """One story page: its data (views left at 0) and its HTML split where the count goes."""
+    """One story page as HTML and JSON text, each split where the view count goes.
 
-    data: dict[str, Any]
-    html: tuple[str, str] | None = None
-    rendered: bool = False  # html was tried (None then means: render on every request)
+    Only strings are kept: cached dicts gave the garbage collector thousands of
+    objects per page to walk, and its full collections paused the server for
+    100-300 ms at a time under load (bench/web.py).  ``data`` is kept only when
+    the marker count was not found exactly once; the page is then rendered per
+    request.
+    """
+
+    html: tuple[str, str] | None
+    json: tuple[str, str] | None
+    data: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any], path: str) -> StoryEntry:
+        marked = data | {"views": _VIEWS_MARK}
+        html = render("story.html", **marked, page_path=path)
+        # As JSONResponse writes it.
+        text = json.dumps(marked, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        html_parts = html.split(env.filters["plural"](_VIEWS_MARK, "view"))
+        json_parts = text.split(str(_VIEWS_MARK))
+        both = len(html_parts) == 2 and len(json_parts) == 2
+        return cls(
+            (html_parts[0], html_parts[1]) if both else None,
+            (json_parts[0], json_parts[1]) if both else None,
+            None if both else data,
+        )
 
 
 class ViewCounter:
@@ -304,21 +327,13 @@ def build_app(pool: StorePool) -> FastAPI:
             story.id, page, story.title, story.size, story.updated, tuple(story.article_ids),
             store().story_analysed_at(story.id),
         )  # fmt: skip
+        # Rendered once with a marker count; the real count is put in per request.
         return app.state.story_pages.get(
-            key, lambda: StoryEntry(pages.story_page(store(), story, page, 0))
+            key,
+            lambda: StoryEntry.of(
+                pages.story_page(store(), story, page, 0), pages.story_path(story.id)
+            ),
         )
-
-    def story_html_of(entry: StoryEntry, story: Story, count: int) -> str:
-        path = pages.story_path(story.id)
-        if not entry.rendered:
-            # Rendered once with a marker count; the real count is put in per request.
-            marked = render("story.html", **(entry.data | {"views": _VIEWS_MARK}), page_path=path)
-            parts = marked.split(env.filters["plural"](_VIEWS_MARK, "view"))
-            entry.html = (parts[0], parts[1]) if len(parts) == 2 else None
-            entry.rendered = True
-        if entry.html is None:
-            return render("story.html", **(entry.data | {"views": count}), page_path=path)
-        return entry.html[0] + env.filters["plural"](count, "view") + entry.html[1]
 
     @app.get("/story/{story_id}.json")
     def story_json(story_id: str, page: PageNo = 1) -> Response:
@@ -326,7 +341,11 @@ def build_app(pool: StorePool) -> FastAPI:
         if story.id != story_id:  # a prefix or a merged-away id: one address per story
             return RedirectResponse(f"{pages.story_path(story.id)}.json?page={page}", 308)
         count = views.views("story", story.id)
-        return JSONResponse(story_entry(story, page).data | {"views": count})
+        entry = story_entry(story, page)
+        if entry.json is None:
+            return JSONResponse((entry.data or {}) | {"views": count})
+        text = entry.json[0] + str(count) + entry.json[1]
+        return Response(text, media_type="application/json")
 
     @app.get("/story/{story_id}/feed.atom")
     def story_atom(story_id: str, request: Request) -> Response:
@@ -344,8 +363,12 @@ def build_app(pool: StorePool) -> FastAPI:
         # Counted by page alone: no cookie, no address, nothing about the reader.
         if not request.scope.get(HEAD_FLAG):
             views.add("story", story.id)
+        count = views.views("story", story.id)
         entry = story_entry(story, page)
-        return HTMLResponse(story_html_of(entry, story, views.views("story", story.id)))
+        if entry.html is None:
+            data = (entry.data or {}) | {"views": count}
+            return _html("story.html", **data, page_path=pages.story_path(story.id))
+        return HTMLResponse(entry.html[0] + env.filters["plural"](count, "view") + entry.html[1])
 
     @app.get("/feed.atom")
     def site_atom(request: Request) -> Response:
