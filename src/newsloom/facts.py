@@ -308,7 +308,12 @@ _NUMBER_ONLY = rf"(?P<num>{_DIGITS}|{_WORDNUM})"
 _PARTITIVE = re.compile(
     rf"(?<![\w.,]){_NUMBER_ONLY}\s+of\s+(?:the|its|her|his|their|our|these|those)\s+$", re.I
 )
-_TO_BARE = re.compile(rf"^\s*to\s+{_NUMBER_ONLY}\b(?![.,]\d)(?!\s*[-–]?\s*[a-zA-Z%])", re.I)
+_TO_BARE = re.compile(rf"\s*to\s+{_NUMBER_ONLY}\b(?![.,]\d)(?!\s*[-–]?\s*[a-zA-Z%])", re.I)
+_FROM_BEFORE = re.compile(r"\bfrom\s+\S*\s*$", re.I)
+# How far before a quantity its partitive ("three of the") or its "from" is
+# looked for.  Searching (and slicing) the whole sentence before every
+# quantity made a sentence of many numbers quadratic.
+_LOOKBACK = 200
 
 
 def _implied(sentence: str, q: Quantity) -> list[Quantity]:
@@ -319,12 +324,13 @@ def _implied(sentence: str, q: Quantity) -> list[Quantity]:
     one value where it gives two.
     """
     out = []
-    part = _PARTITIVE.search(sentence[: q.start])
+    window = max(0, q.start - _LOOKBACK)
+    part = _PARTITIVE.search(sentence, window, q.start)
     if part and q.dimension == "count":
         out.append((part.group("num"), part.start(), part.end()))
-    after = _TO_BARE.match(sentence[q.end :])
-    if after and re.search(r"\bfrom\s+\S*\s*$", sentence[: q.start], re.I):
-        out.append((after.group("num"), q.end + after.start("num"), q.end + after.end("num")))
+    after = _TO_BARE.match(sentence, q.end)
+    if after and _FROM_BEFORE.search(sentence, window, q.start):
+        out.append((after.group("num"), after.start("num"), after.end("num")))
     implied = []
     for text, start, end in out:
         parsed = _parse_number(text)

@@ -112,6 +112,9 @@ _ABBREVIATIONS = frozenset(
 
 _BOUNDARY = re.compile(
     r"""
+    (?<![.!?…])                   # a run is tried once, from its start: a try from
+                                  # inside it ends where the first did, and trying
+                                  # every position made "!!!…" quadratic
     (?P<end>[.!?…]+)              # the terminal punctuation
     (?P<close>["”’')\]]*)         # closing quotes or brackets stay with the sentence
     (?P<space>\s+)
@@ -120,6 +123,10 @@ _BOUNDARY = re.compile(
     re.VERBOSE,
 )
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
+# How far back the word before a dot is looked for.  Longer than any
+# abbreviation, so a longer word is still seen to be none; unbounded, the
+# backwards search was quadratic in a long run of word characters.
+_WORD_WINDOW = 64
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n")
 
 
@@ -135,7 +142,7 @@ class Sentence:
 
 def _is_abbreviation(text: str, dot_at: int) -> bool:
     """Whether the dot at ``dot_at`` closes an abbreviation or an initial."""
-    match = _WORD_BEFORE.search(text, 0, dot_at)
+    match = _WORD_BEFORE.search(text, max(0, dot_at - _WORD_WINDOW), dot_at)
     if not match:
         return False
     word = match.group(1).rstrip(".").lower()

@@ -27,6 +27,25 @@ __all__ = ["article_id", "build", "canonicalise_url", "extract"]
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid")
 _MAX_CHARS = 5_000_000
 _AUTHOR_SEPARATORS = re.compile(r";|\s+and\s+|\s*&\s*")
+# Control characters (NUL, escapes, C1) that pages and JSON records carry but
+# no reader should get: stores, feeds and terminals choke on them.  Tab and
+# newline are kept; the controls Python counts as whitespace (form feed, NEL)
+# become a space so the words around them stay apart.  Lone surrogates cannot
+# be written as UTF-8.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _control(match: re.Match[str]) -> str:
+    return " " if match.group().isspace() else ""
+
+
+def _printable(text: str) -> str:
+    return _SURROGATES.sub("\ufffd", _CONTROLS.sub(_control, text))
+
+
+def _printable_or_none(text: str | None) -> str | None:
+    return (_printable(text).strip() or None) if text else None
 
 
 def canonicalise_url(url: str | None) -> str | None:
@@ -35,13 +54,14 @@ def canonicalise_url(url: str | None) -> str | None:
         return None
     try:
         parts = urlsplit(url.strip())
+        port = parts.port  # raises on a port out of range or not a number
     except ValueError:
         return None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return None
     host = parts.hostname.lower()
-    if parts.port and parts.port not in {80, 443}:
-        host = f"{host}:{parts.port}"
+    if port and port not in {80, 443}:
+        host = f"{host}:{port}"
     query = urlencode(
         [
             (k, v)
@@ -113,6 +133,13 @@ def build(
     settings = settings or Settings()
     meta = meta or {}
     all_repairs = [*(repairs or []), *_repair_draft(draft), *draft.repairs]
+    # After the mojibake repair, which reads C1 controls as damaged bytes.
+    draft.paragraphs = [_printable(p) for p in draft.paragraphs]
+    draft.title = _printable_or_none(draft.title)
+    draft.authors = [a for a in map(_printable_or_none, draft.authors) if a]
+    draft.site_name = _printable_or_none(draft.site_name)
+    draft.description = _printable_or_none(draft.description)
+    meta = {key: _printable(value) for key, value in meta.items()}
 
     # A structured source (JSONL, feed entry) states its title; trust it over a guess.
     title = meta.get("title") or draft.title
@@ -214,7 +241,8 @@ def _extract_decoded(
     return build(
         draft,
         url=page.url,
-        raw=page.body or text.encode("utf-8"),
+        # surrogatepass: a str may hold lone surrogates, which still hash.
+        raw=page.body or text.encode("utf-8", "surrogatepass"),
         fetched_at=page.fetched_at,
         source=page.source,
         meta=page.meta,

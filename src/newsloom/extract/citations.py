@@ -8,6 +8,7 @@ already cleaned.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from urllib.parse import urlsplit
 
 from newsloom.extract.dates import parse_date_line
@@ -42,7 +43,9 @@ _RETRIEVED = re.compile(
 )
 
 # A capitalised word; a period only inside it ("U.S"), never before a space.
-_WORD = r"(?:[A-Z](?:[\w&'’\-]|\.(?=\w))*|of|the|de|for|and)"
+# At most 60 characters: "X reported" is searched from every capital letter,
+# and an unbounded word made a long run of capitals ("AAAA…") quadratic.
+_WORD = r"(?:[A-Z](?:[\w&'’\-]|\.(?=\w)){0,59}|of|the|de|for|and)"
 _NAME = rf"(?P<name>{_WORD}(?:\s+{_WORD}){{0,5}})"
 _ACCORDING_TO = re.compile(rf"\baccording to\s+(?:the\s+)?{_NAME}", re.U)
 _REPORTED = re.compile(rf"{_NAME}\s+(?:reported|first reported|has reported|had reported)\b", re.U)
@@ -170,33 +173,48 @@ def _clean_name(raw: str) -> str | None:
 _SENTENCE_END = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
 
 
-def _sentence_around(paragraph: str, position: int) -> str:
-    start = 0
-    for match in _SENTENCE_END.finditer(paragraph):
-        if match.end() > position:
-            return paragraph[start : match.end()].strip()
-        start = match.end()
-    return paragraph[start:].strip()
+def _sentence_ends(paragraph: str) -> list[int]:
+    return [match.end() for match in _SENTENCE_END.finditer(paragraph)]
+
+
+def _sentence_around(paragraph: str, position: int, ends: list[int]) -> str:
+    """The sentence of ``paragraph`` holding ``position``; ``ends`` from ``_sentence_ends``.
+
+    The ends are found once per paragraph: scanning from its start for every
+    source named made a paragraph naming many sources quadratic.
+    """
+    index = bisect_right(ends, position)
+    start = ends[index - 1] if index else 0
+    stop = ends[index] if index < len(ends) else len(paragraph)
+    return paragraph[start:stop].strip()
 
 
 def find_attributions(paragraphs: list[str]) -> list[Citation]:
     """ "X reported" and "according to X" mentions, one citation per source name."""
     found: dict[str, Citation] = {}
     for paragraph in paragraphs:
+        ends: list[int] | None = None
         for pattern in (_REPORTED, _ACCORDING_TO, _CREDIT):
             for match in pattern.finditer(paragraph):
                 name = _clean_name(match.group("name"))
                 if not name or name.lower() in found:
                     continue
+                if ends is None:
+                    ends = _sentence_ends(paragraph)
                 found[name.lower()] = Citation(
-                    kind="attribution", name=name, text=_sentence_around(paragraph, match.start())
+                    kind="attribution",
+                    name=name,
+                    text=_sentence_around(paragraph, match.start(), ends),
                 )
     return list(found.values())
 
 
 def registered_host(url: str | None) -> str | None:
     """The outlet part of a URL's host ("bbc.co.uk", "washingtonpost.com"), or None."""
-    host = (urlsplit(url).hostname or "").lower() if url else ""
+    try:
+        host = (urlsplit(url).hostname or "").lower() if url else ""
+    except ValueError:  # "http://[::1": a bracket left open
+        return None
     host = host.removeprefix("www.")
     if not host:
         return None

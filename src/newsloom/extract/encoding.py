@@ -234,8 +234,26 @@ def _note(repairs: list[Repair], code_page: str, whole: int, filled: int) -> Non
         )
 
 
+# Mojibake can be layered (text mis-decoded twice: "Ãƒâ€™" for "’") and a
+# pass peels one layer, so passes repeat until the text stops changing:
+# repairing repaired text must change nothing.  Every pass that changes the
+# text shortens it or replaces a damaged run, so a handful always suffices.
+_MAX_PASSES = 8
+
+
 def repair_mojibake(text: str) -> tuple[str, list[Repair]]:
     """Undo mojibake; return the text and a record of each kind of repair made."""
+    repairs: list[Repair] = []
+    for _ in range(_MAX_PASSES):
+        fixed, found = _repair_once(text)
+        if fixed == text:
+            break
+        repairs.extend(found)
+        text = fixed
+    return text, repairs
+
+
+def _repair_once(text: str) -> tuple[str, list[Repair]]:
     repairs: list[Repair] = []
     # Own passes first: ftfy would misread a lost byte before a space as a
     # lost no-break space and turn a closing quote into a dagger.
@@ -267,7 +285,7 @@ def _normalise_charset(name: str | None) -> str | None:
         return None
     try:
         return codecs.lookup(name.strip().strip("\"'")).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
         return None
 
 

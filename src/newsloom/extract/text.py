@@ -138,13 +138,18 @@ def _is_bio(paragraph: str, names: list[str]) -> bool:
 
 def _author_box(lines: list[str], i: int) -> tuple[list[str], int] | None:
     """Names above a biography at ``lines[i]``: (names, index where the box starts)."""
+    # Collected nearest-first and reversed once: inserting at the front and a
+    # list membership test made a page of many name-like lines quadratic.
     names: list[str] = []
+    seen: set[str] = set()
     j = i - 1
     while j >= 0 and (not lines[j].strip() or _PERSON_NAME.match(lines[j].strip())):
         name = lines[j].strip()
-        if name and name not in names:
-            names.insert(0, name)
+        if name and name not in seen:
+            seen.add(name)
+            names.append(name)
         j -= 1
+    names.reverse()
     if names and j >= 0 and _is_bio(lines[i].strip(), names):
         return names, j + 1
     return None
@@ -154,6 +159,8 @@ def _split_footer(lines: list[str]) -> tuple[list[str], list[str], list[str], li
     """Cut the footer zone off the end: (body, footer chrome, authors, references)."""
     cut = len(lines)
     authors: list[str] = []
+    # Both filled last line first and reversed at the end: inserting at the
+    # front made a long footer quadratic.
     references: list[Citation] = []
     chrome_lines: list[str] = []
     in_footer = False
@@ -165,16 +172,16 @@ def _split_footer(lines: list[str]) -> tuple[list[str], list[str], list[str], li
             continue
         if chrome.is_footer_heading(line) or chrome.is_subscribe_line(line):
             in_footer = True
-            chrome_lines.insert(0, line)
+            chrome_lines.append(line)
         elif in_footer and len(line.split()) <= 12 and not line.endswith(_TERMINAL):
-            chrome_lines.insert(0, line)  # a link title listed under a footer heading
+            chrome_lines.append(line)  # a link title listed under a footer heading
         elif (reference := parse_reference(line)) is not None:
-            references.insert(0, reference)
+            references.append(reference)
         elif chrome.is_inline_chrome(line):
-            chrome_lines.insert(0, line)
+            chrome_lines.append(line)
         elif box := _author_box(lines, i):
             authors, start = box
-            chrome_lines[:0] = [*authors, line]
+            chrome_lines.extend(reversed([*authors, line]))
             cut = start
             i = start - 1
             continue
@@ -182,6 +189,8 @@ def _split_footer(lines: list[str]) -> tuple[list[str], list[str], list[str], li
             break
         cut = i
         i -= 1
+    chrome_lines.reverse()
+    references.reverse()
     return lines[:cut], chrome_lines, authors, references
 
 

@@ -87,19 +87,29 @@ def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
 
 
 def _entries(root: etree._Element) -> tuple[str, list[SitemapEntry]]:
-    kind = etree.QName(root).localname
+    kind = _local(root)
     if kind not in {"urlset", "sitemapindex"}:
         raise InputError(f"not a sitemap: root element is <{kind}>")
     child_name = "url" if kind == "urlset" else "sitemap"
     entries: list[SitemapEntry] = []
     for node in root:
-        if not isinstance(node.tag, str) or etree.QName(node).localname != child_name:
+        if not isinstance(node.tag, str) or _local(node) != child_name:
             continue
         fields = _fields(node)
         loc = fields.pop("loc", "")
         if loc:
             entries.append(SitemapEntry(loc, fields))
     return kind, entries
+
+
+def _local(element: etree._Element) -> str:
+    """An element's tag without namespace or prefix.
+
+    Recovery mode keeps an undeclared prefix in the tag ("news:news"), which
+    ``etree.QName`` refuses with a ValueError; the bare name is still right.
+    """
+    tag = element.tag if isinstance(element.tag, str) else ""
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
 def _one_line(exc: Exception) -> str:
@@ -112,12 +122,12 @@ def _fields(node: etree._Element) -> dict[str, str]:
     for child in node.iter():
         if not isinstance(child.tag, str):
             continue
-        name = etree.QName(child).localname
+        name = _local(child)
         text = (child.text or "").strip()
         if not text:
             continue
         parent = child.getparent()
-        parent_name = etree.QName(parent).localname if parent is not None else ""
+        parent_name = _local(parent) if parent is not None else ""
         if name == "loc" and parent is node:
             out["loc"] = text
         elif name == "lastmod" and parent is node:

@@ -245,7 +245,7 @@ def _codec_name(label: str) -> str | None:
             continue
         try:
             return codecs.lookup(candidate).name
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: a NUL in the label
             continue
     # An unknown label is worse than none: extraction sniffs instead.
     return None
