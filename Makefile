@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-browser lint format eval bench clean
+.PHONY: install demo test test-browser lint format eval bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,8 +53,15 @@ eval: $(STAMP)
 	$(BIN)/python eval/summaries.py
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/extraction.py
 	$(BIN)/python bench/growth.py
+	$(BIN)/python bench/web.py
+
+# A million generated and mutated inputs through every parser (fuzz/run.py);
+# findings land in fuzz/out/.  Fewer: make fuzz FUZZ_ARGS="--count 50000".
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/run.py $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

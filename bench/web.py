@@ -316,15 +316,15 @@ class LoadResult:
 
 
 def have_wrk() -> bool:
+    """wrk on the PATH, installed from Debian's packages first when missing and root."""
     if shutil.which("wrk"):
         return True
     if os.geteuid() == 0 and shutil.which("apt-get"):
         print("installing wrk with apt-get ...", file=sys.stderr)
-        for command in (["apt-get", "install", "-y", "wrk"], ["apt-get", "update"]):
-            subprocess.run(command, check=False, capture_output=True)
-            if shutil.which("wrk"):
-                return True
-        subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)
+        install = ["apt-get", "install", "-y", "wrk"]
+        if subprocess.run(install, check=False, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update"], check=False, capture_output=True)
+            subprocess.run(install, check=False, capture_output=True)
     return shutil.which("wrk") is not None
 
 
@@ -533,8 +533,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"(provenance, cross-checks, cited summary; {info.get('analysis_seconds', 0):.0f} s in "
         f"all); their sizes: median {statistics.median(sizes):.0f}, max {max(sizes)} articles."
     )
+    tool = (
+        "wrk"
+        if use_wrk
+        else "httpx (asyncio, own process; one Python process saturates before either "
+        "server does, so its numbers are lower bounds)"
+    )
     print(
-        f"Load: {'wrk' if use_wrk else 'httpx (asyncio, own process)'}, "
+        f"Load: {tool}, "
         f"{args.connections} connections, {args.warmup:.0f} s warm-up then "
         f"{args.duration:.0f} s per side, URLs rotated over the {len(ids)} stories; "
         f"commit {commit()}, {began:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs."
