@@ -63,10 +63,5 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python fuzz/run.py $(FUZZ_ARGS)
 
-# A million generated and mutated inputs through every parser (fuzz/run.py);
-# findings land in fuzz/out/.  Fewer: make fuzz FUZZ_ARGS="--count 50000".
-fuzz: $(STAMP)
-	$(BIN)/python fuzz/run.py $(FUZZ_ARGS)
-
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
