@@ -127,6 +127,38 @@ def _day(moment: datetime) -> int:
 _UNDATED_DAY = _day(EPOCH)
 
 
+def _candidate_query(keys: list[str], cutoff: int, per_key: int) -> tuple[str, list[object]]:
+    """SQL counting, per story, the keys for which it is among the newest ``per_key``.
+
+    Per key, two range probes (stories updated since the cut-off day, and
+    undated stories) rather than an OR, which would make SQLite read every row
+    of the key, quiet stories too; each keeps its newest ``per_key`` stories.  A
+    story has rows for each day it was flushed on, so it is ranked by its newest
+    row and counts once per key.  Stories of the cut-off day that went quiet
+    earlier that day are dropped by the caller by their exact ``updated``.
+    """
+    marks = ",".join("?" * len(keys))
+    probes = [
+        f"SELECT key, story_id, MAX(day) AS day, 0 AS part FROM story_key_days"
+        f" WHERE key IN ({marks}) AND day >= ? GROUP BY key, story_id"
+    ]
+    params: list[object] = [*keys, cutoff]
+    if cutoff > _UNDATED_DAY:
+        probes.append(
+            f"SELECT key, story_id, day, 1 AS part FROM story_key_days"
+            f" WHERE key IN ({marks}) AND day = ?"
+        )
+        params += [*keys, _UNDATED_DAY]
+    query = (
+        "SELECT story_id, COUNT(*) FROM ("
+        " SELECT story_id, ROW_NUMBER() OVER"
+        " (PARTITION BY key, part ORDER BY day DESC, story_id DESC) AS rank"
+        f" FROM ({' UNION ALL '.join(probes)})"
+        ") WHERE rank <= ? GROUP BY story_id"
+    )
+    return query, [*params, per_key]
+
+
 def _story_from_row(row: sqlite3.Row) -> StoryState:
     return StoryState(
         id=row["id"],
@@ -184,35 +216,18 @@ class SQLiteStoryIndex:
             return []
         cutoff = _day(active_since)
         hits: Counter[str] = Counter()
-        # Two range probes (stories updated since the cut-off day, undated
-        # stories) rather than an OR, which would make SQLite read every row of
-        # the key, quiet stories too.  A story has rows for each day it was
-        # flushed on, so the newest rows come first and a story counts once per
-        # key; stories of the cut-off day that went quiet earlier that day are
-        # dropped below by their exact ``updated``.
+        unique = list(dict.fromkeys(keys))
         with self._reading("finding candidate stories") as conn:
-            for key in dict.fromkeys(keys):
-                found: set[str] = set()
-                for (story_id,) in conn.execute(
-                    "SELECT story_id FROM story_key_days WHERE key = ? AND day >= ?"
-                    " ORDER BY day DESC, story_id DESC",
-                    (key, cutoff),
-                ):
-                    if story_id not in found:
-                        found.add(story_id)
-                        if len(found) >= per_key:
-                            break
-                if cutoff > _UNDATED_DAY:
-                    found.update(
-                        story_id
-                        for (story_id,) in conn.execute(
-                            "SELECT story_id FROM story_key_days WHERE key = ? AND day = ?"
-                            " ORDER BY story_id DESC LIMIT ?",
-                            (key, _UNDATED_DAY, per_key),
-                        )
+            # Keys are ranked independently, so chunks (bounding the number of
+            # SQL variables for a page with thousands of entities) add up.
+            for start in range(0, len(unique), 2000):
+                hits.update(
+                    dict(
+                        conn.execute(
+                            *_candidate_query(unique[start : start + 2000], cutoff, per_key)
+                        ).fetchall()
                     )
-                for story_id in found:
-                    hits[story_id] += 1
+                )
         # Stories changed in this batch are not in the table yet.
         wanted = set(keys)
         for story_id, story in self._stories.items():
