@@ -171,13 +171,23 @@ def by_css(driver, selector: str) -> list:
 
 def follow(driver, element) -> None:
     """Click a link or button and wait until the next page has replaced this one."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element(By.TAG_NAME, "html")
+    # A new document has a new time origin; watching it avoids chromedriver's
+    # "node does not belong to the document" error that staleness checks can
+    # raise while the old page is being torn down.
+    before = driver.execute_script("return performance.timeOrigin")
+
+    def loaded(drv) -> bool:
+        try:
+            state = drv.execute_script("return [performance.timeOrigin, document.readyState]")
+        except WebDriverException:
+            return False  # between documents
+        return state[0] != before and state[1] == "complete"
+
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(loaded)
 
 
 def csp_reports(driver) -> list[str]:
