@@ -748,3 +748,39 @@ def test_warc_with_a_huge_record_stays_capped() -> None:
 
     items = _read_all(pages_from_warc(io.BytesIO(record), "a.warc", settings_))
     assert [type(i).__name__ for i in items] == ["Failure"] and "larger" in items[0].reason
+
+
+def test_page_chrome_lines_with_long_space_runs_are_linear() -> None:
+    from newsloom.extract import chrome
+
+    spaced = "1" + " " * 200_000 + "x"
+    assert within(LIMIT, chrome.parse_stated_views, spaced) is None
+    assert within(LIMIT, chrome.is_weather, spaced) is False
+    assert within(LIMIT, chrome.parse_stated_minutes, "Reading time:" + " " * 200_000) is None
+    assert within(LIMIT, parse_read_more, "Read more:" + " " * 200_000 + "x") is None
+    # Found by fuzz/run.py: a text page whose lines carry such runs.
+    page = "Mar 21, 2023\n6 mins read\n27 views\n\nA headline\n\nRead more: " + " " * 200_000 + "x"
+    within(LIMIT, _extract_or_error, page)
+
+
+def test_view_count_of_thousands_of_digits_is_not_a_crash() -> None:
+    from newsloom.extract import chrome
+
+    # int() refuses more than 4300 digits with a ValueError.
+    assert chrome.parse_stated_views("1" * 5000 + " views") is None
+    assert chrome.parse_stated_views("1,204 views") == 1204
+
+
+def test_author_fields_with_long_space_runs_are_linear() -> None:
+    from newsloom.extract.html_meta import split_authors
+
+    assert within(LIMIT, split_authors, " " * 200_000 + "Ann Lee") == ["Ann Lee"]
+    many = ";".join(f"Writer{i} Smith" for i in range(50_000))
+    assert len(within(LIMIT, split_authors, many)) == 50_000
+    page = Page(
+        source="a.jsonl:1",
+        body=b"Some article text that is long enough to keep.",
+        kind="text",
+        meta={"title": "A headline", "authors": "Ann Lee;" + " " * 200_000 + "Bo Chen"},
+    )
+    assert within(LIMIT, extract, page).authors == ["Ann Lee", "Bo Chen"]

@@ -143,7 +143,9 @@ def build(
 
     # A structured source (JSONL, feed entry) states its title; trust it over a guess.
     title = meta.get("title") or draft.title
-    stated = meta.get("authors") or meta.get("author") or ""
+    # One space between words: the separators allow spaces on both sides, which
+    # backtracks quadratically over a long run of spaces.
+    stated = " ".join((meta.get("authors") or meta.get("author") or "").split())
     authors = draft.authors or [a.strip() for a in _AUTHOR_SEPARATORS.split(stated) if a.strip()]
     published, date_source = draft.published, draft.date_source
     if meta.get("published"):

@@ -94,6 +94,11 @@ _INLINE = re.compile(
     re.I,
 )
 _BREADCRUMB = re.compile(r"\s(?:›|»|>|/|\|)\s")
+# Weather, read-time and view-count lines are a few words long.  Longer lines
+# are not read at all: their patterns put optional spaces side by side
+# ("1  …  views"), which backtracks quadratically over a long run of spaces,
+# and a view count of thousands of digits would not even convert to an int.
+_SHORT_LINE = 60
 
 
 def is_inline_chrome(line: str) -> bool:
@@ -118,19 +123,25 @@ def is_breadcrumb(line: str) -> bool:
 
 def is_weather(line: str) -> bool:
     """A temperature reading such as ``2.1 C``, ``-3 °C`` or ``72°F Sunny``."""
-    return bool(_WEATHER.match(line.strip()))
+    text = line.strip()
+    return len(text) <= _SHORT_LINE and bool(_WEATHER.match(text))
 
 
 def parse_stated_minutes(line: str) -> int | None:
     """Minutes from a line like ``6 mins read`` or ``Reading time: 4 min``."""
     text = line.strip()
+    if len(text) > _SHORT_LINE:
+        return None
     match = _READ_TIME.match(text) or _READ_TIME_ALT.match(text)
     return int(match.group(1)) if match else None
 
 
 def parse_stated_views(line: str) -> int | None:
     """Views from a line like ``27 views``, ``1,204 views`` or ``3.4K views``."""
-    match = _VIEWS.match(line.strip())
+    text = line.strip()
+    if len(text) > _SHORT_LINE:
+        return None
+    match = _VIEWS.match(text)
     if not match:
         return None
     number = (match.group(1) or match.group(3) or "").replace(" ", "")

@@ -60,6 +60,7 @@ _READ_MORE = re.compile(
     r"\((?P<name>[^()]{2,60})\)\.?$",
     re.I,
 )
+_MAX_TEASER = 1000
 # Capitalised words that start a clause rather than name a source.
 _NOT_SOURCES = {
     "he", "she", "it", "they", "we", "i", "you", "the", "this", "that", "these",
@@ -69,6 +70,10 @@ _NOT_SOURCES = {
 
 def parse_read_more(line: str) -> Citation | None:
     """``Read more: <headline> (Outlet)`` → a link citation naming the outlet."""
+    # A teaser is one headline long; the lazy title before optional spaces
+    # backtracks quadratically over a long run of spaces, so long lines are not tried.
+    if len(line) > _MAX_TEASER:
+        return None
     match = _READ_MORE.match(line.strip())
     if not match:
         return None

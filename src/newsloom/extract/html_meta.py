@@ -210,6 +210,9 @@ def split_authors(value: str | None) -> list[str]:
     """
     if not value:
         return []
+    # One space between words: the separators allow spaces on both sides, which
+    # backtracks quadratically over a long run of spaces.
+    value = " ".join(value.split())
     names: list[str] = []
     for chunk in re.split(r"\s*[;|]\s*", value):
         parts = [
@@ -222,8 +225,10 @@ def split_authors(value: str | None) -> list[str]:
             else:
                 names.append(part.strip(" ,"))
     unique: list[str] = []
+    seen: set[str] = set()  # a list lookup made thousands of names quadratic
     for name in names:
-        if name and name not in unique and len(name) <= 100:
+        if name and name not in seen and len(name) <= 100:
+            seen.add(name)
             unique.append(name)
     return unique
 
