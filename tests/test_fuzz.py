@@ -784,3 +784,14 @@ def test_author_fields_with_long_space_runs_are_linear() -> None:
         meta={"title": "A headline", "authors": "Ann Lee;" + " " * 200_000 + "Bo Chen"},
     )
     assert within(LIMIT, extract, page).authors == ["Ann Lee", "Bo Chen"]
+
+
+def test_title_keys_with_long_space_runs_are_linear() -> None:
+    from newsloom.extract.html_clean import title_keys
+
+    title = "Bridge to close" + " " * 200_000 + "| The Harbour Gazette"
+    assert within(LIMIT, title_keys, [title]) == {
+        "bridge to close the harbour gazette",
+        "bridge to close",
+        "the harbour gazette",
+    }

@@ -61,6 +61,9 @@ def title_keys(candidates: Iterable[str | None]) -> set[str]:
     for title in candidates:
         if not title:
             continue
+        # One space between words: the separator pattern allows spaces on both
+        # sides, which backtracks quadratically over a long run of spaces.
+        title = " ".join(title.split())
         keys.add(_key(title))
         for part in _TITLE_PARTS.split(title):
             if len(part.split()) >= 3:
