@@ -795,3 +795,29 @@ def test_title_keys_with_long_space_runs_are_linear() -> None:
         "bridge to close",
         "the harbour gazette",
     }
+
+
+def test_feed_with_a_character_reference_past_unicode_is_a_failure() -> None:
+    # feedparser raises ValueError from chr(); found by fuzz/run.py.
+    body = b'<rss version="2.0"><channel><item><title>&#x110000;</title>'
+    items = _route(body, "feed.xml")
+    assert [type(i).__name__ for i in items] == ["Failure"]
+    assert items[0].reason.startswith("malformed feed")
+
+
+def test_unclosed_angle_brackets_are_linear() -> None:
+    from newsloom.read.feeds import word_count
+
+    assert within(LIMIT, word_count, "<b>one</b> two " + "<" * 500_000) == 3
+    # trafilatura's metadata pass strips tags from JSON-LD and <meta content>
+    # with a pattern that was quadratic here; found by fuzz/run.py.
+    brackets = "<" * 200_000
+    page = (
+        f'<html><head><meta name="description" content="{brackets}">'
+        f'<script type="application/ld+json">{{"headline": "A title{brackets}"}}</script>'
+        "</head><body><article><p>"
+        + "Words of the article body. " * 20
+        + "</p></article></body></html>"
+    )
+    article = within(LIMIT, extract, page)
+    assert article.paragraphs[0].startswith("Words of the article body.")

@@ -28,7 +28,9 @@ __all__ = ["MIN_INLINE_WORDS", "pages_from_feed", "word_count"]
 #: Inline content at least this long is taken as the article itself.
 MIN_INLINE_WORDS = 80
 
-_TAG = re.compile(r"<[^>]*>")
+# A tag never holds a "<": with "[^>]*" every "<" of a long run that no ">"
+# follows was retried to the end of the text, which was quadratic.
+_TAG = re.compile(r"<[^<>]*>")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 
 
@@ -47,7 +49,14 @@ def pages_from_feed(
 ) -> Iterator[Page | Failure]:
     """Yield a Page per feed entry: inline when it holds the article, else fetched."""
     headers = {"content-location": source} if source.startswith(("http://", "https://")) else {}
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except Exception as exc:  # feedparser raises assorted errors on hostile input
+        # e.g. ValueError from chr() on a character reference past U+10FFFF.
+        yield Failure(
+            source, f"malformed feed: {_one_line(exc) or type(exc).__name__}", "InputError"
+        )
+        return
     entries = list(parsed.entries)
     if not entries:
         if parsed.bozo:
