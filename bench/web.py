@@ -5,8 +5,8 @@ The store holds about 100k articles: the synthetic stream of ``bench/growth.py``
 cached model features) ingested through the real pipeline, built once and
 cached as ``bench/out/web_100k.db``.  Ingest runs with ``analyse=False`` (as in
 the growth benchmark), so a seeded sample of stories is then analysed for real
-(provenance, cross-checks, cited summary: ``newsloom.analyse.analyse_story``
-and ``Store.put_story_analysis``), and those are the stories whose pages are
+(provenance, cross-checks, cited summary, saved: ``newsloom.analyse.analyse_stored``),
+and those are the stories whose pages are
 requested: each page does its full work.
 
 Both servers run as a user would run them, one at a time on a free loopback
@@ -128,7 +128,7 @@ def analyse_sample(path: Path, info: dict[str, Any], count: int) -> list[str]:
     The stories already analysed in an earlier run are kept; only the missing
     ones are added, each in its own transaction as ``analyse_pending`` does.
     """
-    from newsloom.analyse import analyse_story
+    from newsloom.analyse import analyse_stored
     from newsloom.store import open_store
 
     done: list[str] = list(info.get("analysed", []))
@@ -151,18 +151,8 @@ def analyse_sample(path: Path, info: dict[str, Any], count: int) -> list[str]:
         for number, story_id in enumerate(wanted, 1):
             if story_id in done:
                 continue
-            story = store.get_story(story_id)
-            if story is None:
+            if analyse_stored(store, story_id) is None:
                 continue
-            articles = [a for i in story.article_ids if (a := store.get_article(i))]
-            result = analyse_story(articles, story_id=story.id)
-            store.put_story_analysis(
-                story.id,
-                result.provenance,
-                result.conflicts,
-                members=len(articles),
-                summary=result.summary,
-            )
             done.append(story_id)
             if number % 10 == 0:
                 elapsed = time.perf_counter() - began

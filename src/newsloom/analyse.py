@@ -22,6 +22,7 @@ __all__ = [
     "AnalysisReport",
     "StoryAnalysis",
     "analyse_pending",
+    "analyse_stored",
     "analyse_story",
     "bounded",
     "pick_articles",
@@ -107,6 +108,36 @@ def analyse_story(
     return StoryAnalysis(provenance, conflicts, len(chosen), summary)
 
 
+def analyse_stored(
+    store: Store,
+    story_id: str,
+    *,
+    max_articles: int = 60,
+    max_chars: int = 50_000,
+    embedder: Any = None,
+) -> StoryAnalysis | None:
+    """Analyse one stored story and save the result; None if there is no such story."""
+    story = store.get_story(story_id)
+    if story is None:
+        return None
+    articles = [a for i in story.article_ids if (a := store.get_article(i))]
+    result = analyse_story(
+        articles,
+        story_id=story.id,
+        embedder=embedder,
+        max_articles=max_articles,
+        max_chars=max_chars,
+    )
+    store.put_story_analysis(
+        story.id,
+        result.provenance,
+        result.conflicts,
+        members=len(articles),
+        summary=result.summary,
+    )
+    return result
+
+
 def analyse_pending(
     store: Store,
     *,
@@ -124,29 +155,20 @@ def analyse_pending(
         if not queued:
             return report
         for story_id in queued[:batch]:
-            story = store.get_story(story_id)
-            if story is None:
-                continue
-            articles = [a for i in story.article_ids if (a := store.get_article(i))]
             try:
-                result = analyse_story(
-                    articles,
-                    story_id=story.id,
+                result = analyse_stored(
+                    store,
+                    story_id,
                     embedder=embedder,
                     max_articles=max_articles,
                     max_chars=max_chars,
-                )
-                store.put_story_analysis(
-                    story.id,
-                    result.provenance,
-                    result.conflicts,
-                    members=len(articles),
-                    summary=result.summary,
                 )
             except Exception as exc:  # one story must not stop the others; it stays queued
                 failed.add(story_id)
                 reason = f"story analysis failed: {type(exc).__name__}: {exc}"
                 report.failures.append(Failure(f"story {story_id}", reason, "AnalysisError"))
+                continue
+            if result is None:
                 continue
             report.stories += 1
             report.edges += sum(e.relation != "independent" for e in result.provenance)
