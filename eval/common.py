@@ -10,9 +10,10 @@ import gzip
 import importlib.util
 import json
 import os
+import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -187,3 +188,23 @@ def warm_up() -> None:
     newsloom.extract(
         "Warm-up\n\nA short page about the weather in a small town today.", kind="text"
     )
+
+
+def read_jsonl_gz(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a gzipped JSON Lines file, blank lines skipped."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def split_on(text: str, sentence_end: re.Pattern[str]) -> tuple[str, ...]:
+    """Lines of ``text`` cut into stripped sentences where ``sentence_end`` matches.
+
+    The set generators keep their own simple splitters (not newsloom's), so the
+    sets they build do not change when newsloom's splitter does.
+    """
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        out += [s.strip() for s in sentence_end.split(paragraph) if s.strip()]
+    return tuple(out)

@@ -24,14 +24,13 @@ Everything is deterministic for a given seed.
 
 from __future__ import annotations
 
-import gzip
-import json
 import random
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from common import read_jsonl_gz, split_on
 
 __all__ = ["COPY_KINDS", "NEAR_KINDS", "EvalDoc", "build_copy_set", "load_sources"]
 
@@ -144,37 +143,28 @@ class _Article:
     sentences: tuple[str, ...]
 
 
-def _read_jsonl(path: Path) -> Iterator[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
-
-
-def _split(text: str) -> tuple[str, ...]:
-    out: list[str] = []
-    for paragraph in text.split("\n"):
-        out += [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
-    return tuple(out)
-
-
 def load_sources(data: Path) -> list[_Article]:
     """ECB+ (topic = sub-topic), NeuS AllSides (topic = story), BASIL (topic = event)."""
     articles: list[_Article] = []
-    for row in _read_jsonl(data / "ecbplus" / "ecbplus_docs.jsonl.gz"):
-        sentences = tuple(s for s in row.get("sentences") or _split(row["text"]) if s.strip())
+    for row in read_jsonl_gz(data / "ecbplus" / "ecbplus_docs.jsonl.gz"):
+        sentences = tuple(
+            s for s in row.get("sentences") or split_on(row["text"], _SENTENCE_END) if s.strip()
+        )
         articles.append(
             _Article(f"ecb:{row['doc_id']}", "ecbplus", f"ecb{row['topic']}", sentences)
         )
-    for row in _read_jsonl(data / "neus_allsides" / "neus_train_val.jsonl.gz"):
+    for row in read_jsonl_gz(data / "neus_allsides" / "neus_train_val.jsonl.gz"):
         for index, item in enumerate(row["articles"]):
             articles.append(
                 _Article(
-                    f"neus:{row['id']}:{index}", "neus", f"neus{row['id']}", _split(item["text"])
+                    f"neus:{row['id']}:{index}",
+                    "neus",
+                    f"neus{row['id']}",
+                    split_on(item["text"], _SENTENCE_END),
                 )
             )
-    for row in _read_jsonl(data / "basil" / "basil.jsonl.gz"):
-        sentences = tuple(row.get("sentences") or _split(row["text"]))
+    for row in read_jsonl_gz(data / "basil" / "basil.jsonl.gz"):
+        sentences = tuple(row.get("sentences") or split_on(row["text"], _SENTENCE_END))
         articles.append(
             _Article(f"basil:{row['article_id']}", "basil", f"basil{row['event_id']}", sentences)
         )

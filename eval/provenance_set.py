@@ -30,17 +30,15 @@ original say so in ``attributed``.  Everything is deterministic for a seed.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import random
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from common import read_jsonl_gz, split_on
 from newsloom.types import Article
 
 __all__ = ["KIND_RELATION", "Pair", "build_provenance_set"]
@@ -206,20 +204,6 @@ class _Doc:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(`]*[A-Z0-9])")
 
 
-def _read_jsonl(path: Path) -> Iterator[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
-
-
-def _split(text: str) -> tuple[str, ...]:
-    out: list[str] = []
-    for paragraph in text.split("\n"):
-        out += [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
-    return tuple(out)
-
-
 def _clean(sentence: str) -> str:
     """ECB+ is tokenised (`` '' and spaced punctuation); give it news typography."""
     text = sentence.replace("`` ", "“").replace(" ''", "”").replace("``", "“")
@@ -231,8 +215,10 @@ def _clean(sentence: str) -> str:
 
 def _load_ecb(data: Path) -> list[_Doc]:
     docs = []
-    for row in _read_jsonl(data / "ecbplus" / "ecbplus_docs.jsonl.gz"):
-        sentences = tuple(_clean(s) for s in row.get("sentences") or _split(row["text"]))
+    for row in read_jsonl_gz(data / "ecbplus" / "ecbplus_docs.jsonl.gz"):
+        sentences = tuple(
+            _clean(s) for s in row.get("sentences") or split_on(row["text"], _SENTENCE_END)
+        )
         # Drop the scraped URL lines some ECB+ documents open with.
         sentences = tuple(s for s in sentences if s and not s.startswith("http"))
         docs.append(_Doc(f"ecb:{row['doc_id']}", f"ecb:{row['subtopic']}", None, sentences))
@@ -241,14 +227,14 @@ def _load_ecb(data: Path) -> list[_Doc]:
 
 def _load_neus(data: Path) -> list[_Doc]:
     docs = []
-    for row in _read_jsonl(data / "neus_allsides" / "neus_train_val.jsonl.gz"):
+    for row in read_jsonl_gz(data / "neus_allsides" / "neus_train_val.jsonl.gz"):
         for index, item in enumerate(row["articles"]):
             docs.append(
                 _Doc(
                     f"neus:{row['id']}:{index}",
                     f"neus:{row['id']}",
                     item.get("title"),
-                    _split(item["text"]),
+                    split_on(item["text"], _SENTENCE_END),
                 )
             )
     return docs
