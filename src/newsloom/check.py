@@ -491,6 +491,25 @@ def _make(
     return _Found(conflict, (kind, frozenset(fold(v) for v in values)), (sa.index, sb.index))
 
 
+def _quantity_explanation(kind: str, na: str, nb: str, sa: Any, sb: Any, qa: Any, qb: Any) -> str:
+    if kind == "duration":
+        return (
+            f"{na} says {_shown(sa, qa)!r} where {nb} says {_shown(sb, qb)!r}: "
+            f"the two reports disagree on how long it lasted."
+        )
+    return (
+        f"{na} gives {_shown(sa, qa)!r} where {nb} gives {_shown(sb, qb)!r} "
+        f"for the same {_unit_label(qa)}; both cannot be right."
+    )
+
+
+def _quantity_keys(kind: str, qa: Quantity, qb: Quantity) -> list[str]:
+    """What makes two conflicts the same one (duplicates are reported once)."""
+    if kind == "duration":
+        return [f"t:{qa.low}-{qa.high}", f"t:{qb.low}-{qb.high}"]
+    return [f"{qa.unit}:{qa.low}-{qa.high}", f"{qb.unit}:{qb.low}-{qb.high}"]
+
+
 def _pair_conflicts(
     a: _Analysis, b: _Analysis, sims: np.ndarray, params: CheckParams, story_id: str | None
 ) -> list[_Found]:
@@ -500,46 +519,33 @@ def _pair_conflicts(
         sa, sb = a.sentences[i], b.sentences[j]
         occasion = _same_occasion(sa, sb)
         overlap = _containment(sa.words, sb.words)
-        if occasion and sim >= params.number_similarity:
-            for qa, qb in _quantity_conflicts(sa, sb, duration=False, params=params):
-                if _echoed(a, sa, qb, params) or _echoed(b, sb, qa, params):
-                    continue
-                found.append(
-                    _make(
-                        "number",
-                        a,
-                        sa,
-                        b,
-                        sb,
-                        f"{na} gives {_shown(sa, qa)!r} where {nb} gives {_shown(sb, qb)!r} "
-                        f"for the same {_unit_label(qa)}; both cannot be right.",
-                        0.45 + 0.5 * sim,
-                        [f"{qa.unit}:{qa.low}-{qa.high}", f"{qb.unit}:{qb.low}-{qb.high}"],
-                        story_id,
-                    )
-                )
+        numbers = _quantity_conflicts(sa, sb, duration=False, params=params)
+        durations = _quantity_conflicts(sa, sb, duration=True, params=params)
         headed = sim >= params.headed_similarity and bool(sa.heads & sb.heads)
-        if occasion and (sim >= params.duration_similarity or headed):
-            for qa, qb in _quantity_conflicts(sa, sb, duration=True, params=params):
+        checks = (
+            ("number", numbers, sim >= params.number_similarity),
+            ("duration", durations, sim >= params.duration_similarity or headed),
+        )
+        for kind, pairs, similar in checks:
+            if not (occasion and similar):
+                continue
+            for qa, qb in pairs:
                 if _echoed(a, sa, qb, params) or _echoed(b, sb, qa, params):
                     continue
                 found.append(
                     _make(
-                        "duration",
+                        kind,
                         a,
                         sa,
                         b,
                         sb,
-                        f"{na} says {_shown(sa, qa)!r} where {nb} says {_shown(sb, qb)!r}: "
-                        f"the two reports disagree on how long it lasted.",
+                        _quantity_explanation(kind, na, nb, sa, sb, qa, qb),
                         0.45 + 0.5 * sim,
-                        [f"t:{qa.low}-{qa.high}", f"t:{qb.low}-{qb.high}"],
+                        _quantity_keys(kind, qa, qb),
                         story_id,
                     )
                 )
-        quantities_agree = not _quantity_conflicts(
-            sa, sb, False, params
-        ) and not _quantity_conflicts(sa, sb, True, params)
+        quantities_agree = not numbers and not durations
         if sim >= params.date_similarity and overlap >= params.date_overlap and quantities_agree:
             for da, db in _date_conflicts(sa, sb):
                 found.append(
