@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-browser lint format eval bench fuzz clean
+.PHONY: install demo test test-postgres test-spark test-browser lint format eval bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,36 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(MAKE) test-postgres
+	$(MAKE) test-spark
 	$(MAKE) test-browser
+
+# The Store contract suite and the concurrent-ingest tests on a real PostgreSQL
+# server: Debian's postgresql is installed when missing (as root), and the tests
+# start a throwaway server on loopback (initdb in a temporary directory) and stop it.
+test-postgres: $(STAMP)
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y postgresql || (apt-get update && apt-get install -y postgresql)); \
+	  else \
+	    echo "test-postgres needs Debian's postgresql package:" \
+	         "run 'sudo apt-get install -y postgresql' and retry" >&2; exit 1; \
+	  fi; \
+	fi
+	NEWSLOOM_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest tests/postgres
+
+# `newsloom batch` on Spark local[*] (pyspark from PyPI, Java 17+ from Debian when missing).
+test-spark: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@if ! command -v java >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y openjdk-17-jre-headless || \
+	     (apt-get update && apt-get install -y openjdk-17-jre-headless)); \
+	  else \
+	    echo "test-spark needs Java 17+: run 'sudo apt-get install -y openjdk-17-jre-headless'" >&2; exit 1; \
+	  fi; \
+	fi
+	NEWSLOOM_REQUIRE_SPARK=1 $(BIN)/python -m pytest tests/spark
 
 # The web app in a real headless Chromium (Debian's chromium + chromium-driver);
 # screenshots land in test-artifacts/screenshots/.  Fails, never skips, without a browser.
