@@ -50,6 +50,10 @@ class Settings:
     analysis_max_articles: int = 60
     # ...and only the first this many characters of each (whole paragraphs).
     analysis_max_chars: int = 50_000
+    # Web: searches one client may make at once, then per minute (a token
+    # bucket per client address); a burst of 0 turns the limit off.
+    search_burst: int = 30
+    search_per_minute: float = 60.0
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags)."""

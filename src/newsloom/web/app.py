@@ -30,7 +30,7 @@ from newsloom.store.base import Store
 from newsloom.types import Story
 from newsloom.web import pages
 from newsloom.web.render import env, error_page, render
-from newsloom.web.security import HEAD_FLAG, Guard
+from newsloom.web.security import HEAD_FLAG, Guard, RateLimiter
 
 __all__ = ["PageCache", "StorePool", "ViewCounter", "build_app"]
 
@@ -260,8 +260,10 @@ def build_app(pool: StorePool) -> FastAPI:
     app.state.dont_miss = TimedCache(DONT_MISS_SECONDS)
     app.state.views = ViewCounter(pool)
     app.state.story_pages = PageCache(STORY_PAGES_KEPT, STORY_PAGE_SECONDS)
+    settings = pool.settings or Settings()
+    app.state.search_limiter = RateLimiter(settings.search_burst, settings.search_per_minute)
     views = app.state.views
-    app.add_middleware(Guard, error_page=error_page)
+    app.add_middleware(Guard, error_page=error_page, limiter=app.state.search_limiter)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(StarletteHTTPException)

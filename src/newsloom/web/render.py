@@ -65,6 +65,7 @@ def error_page(path: str, status: int, message: str) -> tuple[bytes, str]:
         404: "Not found",
         405: "Method not allowed",
         414: "Address too long",
+        429: "Too many requests",
         500: "Server error",
     }
     html = render("error.html", status=status, title=titles.get(status, "Error"), message=message)

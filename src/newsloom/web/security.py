@@ -2,19 +2,33 @@
 
 ``Guard`` is a plain ASGI middleware around the whole app: it adds the
 security headers to every response (error pages and static files included),
-turns away over-long addresses before any route runs, and turns an unexpected
+turns away over-long addresses before any route runs, answers 429 to a client
+that searches faster than ``RateLimiter`` allows, and turns an unexpected
 exception into the generic 500 page, so no stack trace ever reaches a client.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["HEAD_FLAG", "MAX_PATH", "MAX_QUERY", "SECURITY_HEADERS", "Guard", "safe_url"]
+__all__ = [
+    "HEAD_FLAG",
+    "MAX_PATH",
+    "MAX_QUERY",
+    "RATE_LIMITED_PATHS",
+    "SECURITY_HEADERS",
+    "Guard",
+    "RateLimiter",
+    "safe_url",
+]
 
 log = logging.getLogger("newsloom.web")
 
@@ -36,6 +50,13 @@ SECURITY_HEADERS: dict[str, str] = {
 HEAD_FLAG = "newsloom.head"
 MAX_QUERY = 1024  # bytes of query string; a search needs far less
 MAX_PATH = 512
+
+# Search runs a full-text query per request; every other page is cheap or cached.
+RATE_LIMITED_PATHS = frozenset({"/search", "/search.json"})
+# Clients remembered at once; the least recently seen is forgotten first (and
+# so starts again with a full bucket), which keeps memory bounded under a flood
+# of addresses.
+MAX_CLIENTS = 10_000
 
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
@@ -59,16 +80,70 @@ def safe_url(url: str | None) -> str | None:
     return text
 
 
+class RateLimiter:
+    """A token bucket per client: ``burst`` requests at once, then ``per_minute``.
+
+    One instance lives on the app (``app.state``), never in a module global,
+    so two apps in one process (tests, the exporter) never share counts.
+    """
+
+    def __init__(
+        self,
+        burst: int,
+        per_minute: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = MAX_CLIENTS,
+    ) -> None:
+        self.burst = burst
+        self.rate = per_minute / 60.0  # tokens per second
+        self.clock = clock
+        self.max_clients = max_clients
+        self._lock = threading.Lock()
+        # client -> (tokens, when they were counted)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    @property
+    def enabled(self) -> bool:
+        return self.burst > 0
+
+    def take(self, client: str) -> float:
+        """Spend one token of ``client``'s; 0.0 if allowed, else seconds until one is back."""
+        if not self.enabled:
+            return 0.0
+        now = self.clock()
+        with self._lock:
+            tokens, then = self._buckets.pop(client, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+            if tokens >= 1.0:
+                self._remember(client, tokens - 1.0, now)
+                return 0.0
+            self._remember(client, tokens, now)
+        if self.rate <= 0:
+            return math.inf
+        return (1.0 - tokens) / self.rate
+
+    def _remember(self, client: str, tokens: float, now: float) -> None:
+        self._buckets[client] = (tokens, now)
+        while len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)
+
+
+def retry_after(wait: float) -> str:
+    """A Retry-After value: whole seconds, at least 1, at most a day."""
+    return str(max(1, min(86_400, math.ceil(wait))) if math.isfinite(wait) else 86_400)
+
+
 ErrorPage = Callable[[str, int, str], tuple[bytes, str]]
 
 
 class Guard:
-    """ASGI middleware: security headers, address limits, no stack traces."""
+    """ASGI middleware: security headers, address limits, search rate, no stack traces."""
 
-    def __init__(self, app: Any, error_page: ErrorPage) -> None:
+    def __init__(self, app: Any, error_page: ErrorPage, limiter: RateLimiter | None = None) -> None:
         self.app = app
         # error_page(path, status, message) -> (body, content type)
         self.error_page = error_page
+        self.limiter = limiter
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -100,6 +175,19 @@ class Guard:
         if len(scope.get("query_string", b"")) > MAX_QUERY or len(path) > MAX_PATH:
             await self._error(path, 414, "That address is too long.", send_with_headers)
             return
+        if self.limiter is not None and path in RATE_LIMITED_PATHS:
+            # The peer address only: X-Forwarded-For is whatever the client says.
+            client = scope.get("client") or ("unknown", 0)
+            wait = self.limiter.take(str(client[0]))
+            if wait > 0:
+                await self._error(
+                    path,
+                    429,
+                    "Too many searches from your address; please wait a moment.",
+                    send_with_headers,
+                    [(b"retry-after", retry_after(wait).encode())],
+                )
+                return
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception:
@@ -108,7 +196,14 @@ class Guard:
                 raise
             await self._error(path, 500, "Something went wrong on our side.", send_with_headers)
 
-    async def _error(self, path: str, status: int, message: str, send: Any) -> None:
+    async def _error(
+        self,
+        path: str,
+        status: int,
+        message: str,
+        send: Any,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         body, content_type = self.error_page(path, status, message)
         await send(
             {
@@ -118,6 +213,7 @@ class Guard:
                     (b"content-type", content_type.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (b"cache-control", b"no-store"),
+                    *(extra_headers or []),
                 ],
             }
         )
