@@ -385,3 +385,191 @@ def test_rate_limit_gap_measured_on_loopback() -> None:
     # Measured where the server sees them, so scheduling noise under load can
     # shorten a gap a little; without the limit the gaps are a few milliseconds.
     assert min(gaps) >= 0.12
+
+
+# -- address safety: the remaining spellings and ranges ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::ffff:7f00:1]/",  # IPv4-mapped, hex form
+        "http://[::ffff:10.0.0.1]/",
+        "http://[0:0:0:0:0:ffff:7f00:0001]/",  # the same, written out
+        "http://[::127.0.0.1]/",  # IPv4-compatible (deprecated, reserved)
+        "http://[64:ff9b::7f00:1]/",  # NAT64 form of 127.0.0.1
+        "http://[2002:7f00:1::]/",  # 6to4 form of 127.0.0.1
+        "http://[2002:a9fe:a9fe::]/",  # 6to4 form of 169.254.169.254
+        "http://[fc00::1]/",  # unique local, the other half of fc00::/7
+        "http://[ff02::1]/",  # IPv6 multicast
+        "http://[::]/",
+        "http://100.127.255.254/",  # top of 100.64.0.0/10
+        "http://239.255.255.250/",  # multicast (SSDP)
+        "http://169.254.0.1/",
+        "http://127.0.0.1.:80/",  # trailing dot
+        "http://0x7F.0.0.1/",
+        "http://017700000001/",  # octal, one part
+        "http://0x7f.0x0.0x0.0x1/",
+        "http://127.0.1/",
+        "http://0/",
+        "http://3232235777/",  # 192.168.1.1 in decimal
+        "http://0xa9fea9fe/",  # 169.254.169.254 in hex
+        "http://user:pw@127.0.0.1/",
+        "https://127.0.0.1:443/",
+    ],
+)
+def test_more_private_spellings_refused(url: str) -> None:
+    with Fetcher(Settings()) as fetcher, pytest.raises(BlockedURLError, match="allow-private"):
+        fetcher.fetch(url)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["127.0.0.1", "::1", "::ffff:127.0.0.1", "::ffff:7f00:1", "100.64.1.1", "fd12::1", "fe80::1%2"],
+)
+def test_a_name_resolving_into_a_private_range_is_refused(answer: str) -> None:
+    calls: list[httpx.Request] = []
+    fetcher = mock_fetcher(lambda r: calls.append(r) or reply(), dns={"inside.example": [answer]})
+    with fetcher, pytest.raises(BlockedURLError, match=r"inside\.example"):
+        fetcher.fetch("http://inside.example/")
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://2130706433/",
+        "http://0177.0.0.1/",
+        "http://0x7f.1/",
+        "http://127.1/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:7f00:1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.64.0.1/",
+        "http://[fd00::1]/",
+        "//10.0.0.1/admin",  # scheme-relative
+    ],
+)
+def test_redirects_into_private_ranges_refused(location: str) -> None:
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return reply(302, headers={"Location": location})
+
+    with mock_fetcher(handler) as fetcher, pytest.raises(BlockedURLError, match="allow-private"):
+        fetcher.fetch("http://news.example/start")
+    assert hosts == [PUBLIC_IP]  # the redirect target was never contacted
+
+
+def test_dns_answer_changing_after_the_check_is_never_used() -> None:
+    # Rebinding: the first answer is public and passes the check; every later
+    # answer is loopback.  The connection must go to the address that was checked.
+    answers = iter([[PUBLIC_IP]])
+    lookups: list[str] = []
+
+    def rebinding(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return next(answers, ["127.0.0.1"])
+
+    connected: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        connected.append((request.url.host, request.headers["host"]))
+        return reply(body=b"<html><body><p>public</p></body></html>")
+
+    settings = Settings().with_overrides(host_delay=0, respect_robots=False)
+    transport = httpx.MockTransport(handler)
+    with Fetcher(settings, transport=transport, resolver=rebinding) as fetcher:
+        assert fetcher.fetch("http://rebind.example/a").body.endswith(b"public</p></body></html>")
+        assert connected == [(PUBLIC_IP, "rebind.example")]
+        assert lookups == ["rebind.example"]  # resolved once, not again at connect time
+        # The next fetch resolves afresh, sees loopback and refuses before connecting.
+        with pytest.raises(BlockedURLError, match=r"rebind\.example \(127\.0\.0\.1\)"):
+            fetcher.fetch("http://rebind.example/b")
+    assert connected == [(PUBLIC_IP, "rebind.example")]
+
+
+def test_rebinding_during_the_robots_lookup_contacts_nothing() -> None:
+    # The page's name is checked first (public), then robots.txt's lookup of the
+    # same name answers a private address: robots.txt is unreachable, which
+    # RFC 9309 reads as "disallow all", and neither request is sent.
+    answers = iter([[PUBLIC_IP]])
+
+    def rebinding(host: str, port: int) -> list[str]:
+        return next(answers, ["10.9.8.7"])
+
+    connected: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        connected.append(request.url.path)
+        return reply(body=b"User-agent: *\nAllow: /\n")
+
+    settings = Settings().with_overrides(host_delay=0)
+    transport = httpx.MockTransport(handler)
+    with (
+        Fetcher(settings, transport=transport, resolver=rebinding) as fetcher,
+        pytest.raises(BlockedURLError, match=r"robots\.txt"),
+    ):
+        fetcher.fetch("http://rebind.example/page")
+    assert connected == []
+
+
+def test_the_connection_goes_to_the_checked_address_on_a_real_socket() -> None:
+    # A name that "resolves" to loopback, with --allow-private: the request
+    # reaches the server through the resolved IP, the name only in Host.
+    with serve({"/a": Reply(body=b"<p>hi</p>")}) as server:
+        port = int(server.url("/").rsplit(":", 1)[1].split("/")[0])
+        settings = loopback_settings(respect_robots=False)
+        resolver = fake_dns({"named.example": ["127.0.0.1"]})
+        with Fetcher(settings, resolver=resolver) as fetcher:
+            page = fetcher.fetch(f"http://named.example:{port}/a")
+        assert page.body == b"<p>hi</p>" and page.url == f"http://named.example:{port}/a"
+        assert server.seen[0].headers["Host"] == f"named.example:{port}"
+
+
+# -- --allow-private is the only way around ---------------------------------------------
+
+
+def test_no_other_setting_opens_private_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    with serve({"/": Reply(body=b"<p>inside</p>")}) as server:
+        # A proxy in the environment would connect on our behalf: it is ignored.
+        monkeypatch.setenv("HTTP_PROXY", server.url("/"))
+        monkeypatch.setenv("http_proxy", server.url("/"))
+        monkeypatch.setenv("NO_PROXY", "")
+        loose = Settings().with_overrides(
+            host_delay=0,
+            respect_robots=False,
+            max_redirects=50,
+            timeout=1,
+            user_agent="anything",
+            max_body_bytes=100 * MB,
+        )
+        with Fetcher(loose) as fetcher:
+            for url in (server.url("/"), server.url("/").replace("127.0.0.1", "localhost")):
+                with pytest.raises(BlockedURLError, match="allow-private"):
+                    fetcher.fetch(url)
+        assert server.seen == []
+        with Fetcher(loose.with_overrides(allow_private=True)) as fetcher:
+            assert fetcher.fetch(server.url("/")).body == b"<p>inside</p>"
+        assert len(server.seen) == 1
+
+
+def test_cli_allow_private_flag(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from newsloom.cli import app
+
+    monkeypatch.chdir(tmp_path)  # no newsloom.toml from elsewhere
+    monkeypatch.delenv("NEWSLOOM_ALLOW_PRIVATE", raising=False)
+    monkeypatch.setenv("NEWSLOOM_HOST_DELAY", "0")
+    monkeypatch.setenv("NEWSLOOM_RESPECT_ROBOTS", "0")
+    with serve({"/a": Reply(body=article_html("Loopback council page").encode())}) as server:
+        runner = CliRunner()
+        refused = runner.invoke(app, ["extract", "--text", server.url("/a")])
+        assert "Loopback council page" not in refused.output
+        assert "allow-private" in refused.output
+        assert server.seen == []
+        allowed = runner.invoke(app, ["extract", "--text", "--allow-private", server.url("/a")])
+        assert allowed.exit_code == 0, allowed.output
+        assert "Loopback council page" in allowed.output

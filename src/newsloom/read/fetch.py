@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
@@ -132,6 +132,7 @@ class Fetcher:
             # host on the same IP would skip that host's certificate check.
             limits=httpx.Limits(max_keepalive_connections=0),
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            event_hooks={"response": [self._check_location]},
             headers={
                 "User-Agent": settings.user_agent,
                 # Only encodings the bounded decoder understands.
@@ -318,6 +319,18 @@ class Fetcher:
             self._check_headers(response)
             return response
         raise FetchError(f"cannot connect to {target.host}: {_describe(last_error)}")
+
+    def _check_location(self, response: httpx.Response) -> None:
+        # httpx parses a redirect's Location before send() returns and rejects
+        # IPv4 spellings the OS would accept ("0177.0.0.1"): name the address
+        # such a spelling means, so it is refused as the policy refusal it is.
+        location = response.headers.get("location", "").strip()
+        if response.status_code not in _REDIRECTS or not location:
+            return
+        try:
+            response.request.url.join(location)
+        except (httpx.InvalidURL, ValueError):
+            self._refuse_numeric_spelling(urljoin(str(response.request.url), location))
 
     def _check_headers(self, response: httpx.Response) -> None:
         size = sum(len(name) + len(value) + 4 for name, value in response.headers.raw)
