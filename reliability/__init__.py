@@ -1,0 +1,1 @@
+"""Crash-safety harness for newsloom ingest (see crash.py)."""
