@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-postgres test-spark test-browser lint format eval bench fuzz clean
+.PHONY: install demo test test-postgres test-spark test-browser lint format eval bench fuzz reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,12 +65,12 @@ test-browser: $(STAMP)
 	NEWSLOOM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/browser
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests eval bench
-	$(BIN)/ruff format --check src tests eval bench
+	$(BIN)/ruff check src tests eval bench reliability
+	$(BIN)/ruff format --check src tests eval bench reliability
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests eval bench
-	$(BIN)/ruff check --fix src tests eval bench
+	$(BIN)/ruff format src tests eval bench reliability
+	$(BIN)/ruff check --fix src tests eval bench reliability
 
 eval: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,eval]'
@@ -91,6 +91,12 @@ bench: $(STAMP)
 # findings land in fuzz/out/.  Fewer: make fuzz FUZZ_ARGS="--count 50000".
 fuzz: $(STAMP)
 	$(BIN)/python fuzz/run.py $(FUZZ_ARGS)
+
+# SIGKILL `newsloom ingest` at 20 seeded random moments over 5,000 pages, resume
+# each time, and compare the store with an uninterrupted run (reliability/crash.py).
+# Shorter: make reliability RELIABILITY_ARGS="--pages 1000 --kills 5".
+reliability: $(STAMP)
+	$(BIN)/python reliability/crash.py --pages 5000 --kills 20 $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
