@@ -872,6 +872,87 @@ def demo(
     )
 
 
+@contextmanager
+def _spark_status(label: str) -> Iterator[Any]:
+    """A spinner whose text is the Spark job's current stage; silent off a terminal."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(label, total=None)
+        yield lambda text: progress.update(task, description=f"{label}: {escape(text)}")
+
+
+@app.command()
+def batch(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="WARC, JSONL, HTML/text files or folders: local paths or Spark URIs."),
+    ],
+    out_dir: Annotated[str, typer.Option("--out", help="Folder (or URI) for the Parquet tables.")],
+    master: Annotated[
+        str | None,
+        typer.Option("--master", help="Spark master URL (default local[*]; spark-submit's own)."),
+    ] = None,
+    partitions: Annotated[
+        int | None, typer.Option("--partitions", min=1, help="Tasks per stage and shuffle width.")
+    ] = None,
+    analyse: Annotated[
+        bool, typer.Option("--analyse/--no-analyse", help="Trace provenance and cross-check.")
+    ] = True,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Process many pages on Apache Spark (same steps as ingest); write Parquet tables."""
+    from newsloom.batch import BatchOptions, run_batch
+
+    settings = _settings(config)
+    options = BatchOptions(master=master, partitions=partitions, analyse=analyse)
+    with _spark_status("Batch") as show:
+        report = run_batch(inputs, out_dir, settings, options, show=show)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        err.print(
+            f"{report.files} file(s), {report.records} record(s): "
+            f"[green]{report.articles} articles[/] ({report.exact_duplicates} exact and "
+            f"{report.near_duplicates} near copies), {report.stories} stories, "
+            f"{report.stories_analysed} analysed, {report.conflicts} conflict(s), "
+            f"[red]{report.errors} error(s)[/] in {report.seconds:.1f}s; "
+            f"tables in {escape(report.out)}"
+        )
+    # A bad record is data (the errors table), not a failed job.
+
+
+@app.command()
+def load(
+    out_dir: Annotated[str, typer.Argument(help="A `newsloom batch` output folder.")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Load the Parquet output of `newsloom batch` into a store (for serve, show, export)."""
+    from newsloom.batch import load_output
+
+    settings = _settings(config)
+    with _open(store, settings) as opened, _progress("Loading", "articles") as tick:
+        report = load_output(out_dir, opened, on_article=tick)
+        total = opened.count_articles()
+    if as_json:
+        _print_json({**report.to_dict(), "store": opened.url, "articles_in_store": total})
+    else:
+        err.print(
+            f"{report.articles} article(s), {report.stories} stories, "
+            f"{report.analysed} analysed, {report.errors} error(s) loaded; "
+            f"{total} article(s) in {escape(opened.url)}"
+        )
+
+
 def main() -> None:
     """Console entry point: one clean line and a non-zero exit on any expected error.
 

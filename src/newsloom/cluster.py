@@ -37,12 +37,15 @@ __all__ = [
     "Decision",
     "MemoryStoryIndex",
     "OnlineClusterer",
+    "RawFeatures",
     "StoryState",
     "cluster_stored",
     "cluster_stream",
     "featurize",
     "is_active",
+    "raw_features",
     "recluster",
+    "weigh_features",
 ]
 
 # Stands for "no date known" in story timestamps, so they stay comparable.
@@ -353,32 +356,64 @@ def default_featurizer() -> Featurizer:
     )
 
 
+@dataclass(slots=True)
+class RawFeatures:
+    """The order-free part of an article's features: what the models compute.
+
+    ``featurize`` = ``raw_features`` then ``weigh_features`` in stream order;
+    the split lets a batch engine compute the expensive part in parallel and
+    replay only the document-frequency bookkeeping in order (newsloom.batch).
+    """
+
+    article_id: str
+    title: str
+    published: datetime | None
+    embedding: np.ndarray
+    # Token counts of title and lead, in first-seen order (TF-IDF iterates them).
+    counts: dict[str, int]
+    entities: list[str]
+
+
+def raw_features(articles: Sequence[Article], featurizer: Featurizer) -> list[RawFeatures]:
+    """Embeddings, entities and token counts of a batch; independent of any index."""
+    leads = [featurizer.lead(a) for a in articles]
+    vectors = featurizer.embed(leads) if leads else np.zeros((0, 0), dtype=np.float32)
+    found = featurizer.entities(leads) if leads else []
+    return [
+        RawFeatures(
+            article_id=article.id,
+            title=article.title or lead[:120],
+            published=article.published,
+            embedding=np.asarray(vector, dtype=np.float32),
+            counts=dict(Counter(featurizer.tokens(lead))),
+            entities=sorted({text for text, label in ents if label in _ENTITY_LABELS and text}),
+        )
+        for article, lead, vector, ents in zip(articles, leads, vectors, found, strict=True)
+    ]
+
+
+def weigh_features(raw: RawFeatures, index: StoryIndex) -> ArticleFeatures:
+    """Count the article as a document and weigh its terms by the frequencies so far."""
+    counts = Counter(raw.counts)
+    index.count_document(counts)
+    df, documents = index.document_frequencies(counts)
+    return ArticleFeatures(
+        article_id=raw.article_id,
+        title=raw.title,
+        published=raw.published,
+        embedding=raw.embedding,
+        terms=tfidf(counts.elements(), DocumentFrequencies(documents, Counter(df))),
+        entities=raw.entities,
+    )
+
+
 def featurize(
     articles: Sequence[Article],
     index: StoryIndex,
     featurizer: Featurizer,
 ) -> list[ArticleFeatures]:
     """Features for a batch of articles; document frequencies are counted as it goes."""
-    leads = [featurizer.lead(a) for a in articles]
-    vectors = featurizer.embed(leads) if leads else np.zeros((0, 0), dtype=np.float32)
-    found = featurizer.entities(leads) if leads else []
-    out: list[ArticleFeatures] = []
-    for article, lead, vector, ents in zip(articles, leads, vectors, found, strict=True):
-        counts = Counter(featurizer.tokens(lead))
-        index.count_document(counts)
-        df, documents = index.document_frequencies(counts)
-        names = sorted({text for text, label in ents if label in _ENTITY_LABELS and text})
-        out.append(
-            ArticleFeatures(
-                article_id=article.id,
-                title=article.title or lead[:120],
-                published=article.published,
-                embedding=np.asarray(vector, dtype=np.float32),
-                terms=tfidf(counts.elements(), DocumentFrequencies(documents, Counter(df))),
-                entities=names,
-            )
-        )
-    return out
+    return [weigh_features(raw, index) for raw in raw_features(articles, featurizer)]
 
 
 def final_story(index: MemoryStoryIndex, story_id: str) -> str:
