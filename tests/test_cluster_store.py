@@ -1,4 +1,7 @@
-"""Stories kept in the SQLite store: placement, restart, rebuild, reasons."""
+"""SQLite-only story checks: key rows per day, upgrading a version 6 file.
+
+Placement, restart, rebuild and reasons are in store_contract.py.
+"""
 
 from __future__ import annotations
 
@@ -6,73 +9,16 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from newsloom.cluster import cluster_stored, cluster_stream, recluster
+from newsloom.cluster import cluster_stored, recluster
 from newsloom.store import open_store
 from newsloom.store.sqlite import MIGRATIONS
 from newsloom.store.sqlite_stories import _day
 from test_cluster import BRIDGE, FAKE, FLOOD, art
+from test_lsh_levels import downgrade_lsh_to_version_7
 
 
 def _store(tmp_path: Path):
     return open_store(f"sqlite:///{tmp_path / 'news.db'}")
-
-
-def test_stored_articles_get_stories_with_reasons(tmp_path: Path) -> None:
-    with _store(tmp_path) as store:
-        store.put_articles([*BRIDGE, *FLOOD])
-        decisions = cluster_stored(store, [a.id for a in [*BRIDGE, *FLOOD]], featurizer=FAKE)
-        assert len(decisions) == 5
-        assert store.count_stories() == 2
-        bridge_story = store.get_story(decisions[0].story_id)
-        assert bridge_story is not None
-        assert bridge_story.article_ids == [a.id for a in BRIDGE]
-        members = store.story_members(bridge_story.id)
-        assert members[0].reasons["new_story"] is True
-        assert members[1].reasons["score"] >= 0.4 and members[1].reasons["shared_entities"]
-        assert store.get_story(bridge_story.id[:8]).id == bridge_story.id
-
-
-def test_restart_continues_from_the_stored_index(tmp_path: Path) -> None:
-    with _store(tmp_path) as store:
-        store.put_articles([BRIDGE[0], FLOOD[0]])
-        first = cluster_stored(store, [BRIDGE[0].id, FLOOD[0].id], featurizer=FAKE)
-    with _store(tmp_path) as store:  # a new process would see the same files
-        store.put_articles([BRIDGE[1], FLOOD[1]])
-        later = cluster_stored(store, [BRIDGE[1].id, FLOOD[1].id], featurizer=FAKE)
-        assert later[0].story_id == first[0].story_id
-        assert later[1].story_id == first[1].story_id
-        # Already placed articles are not placed twice.
-        assert cluster_stored(store, [BRIDGE[0].id], featurizer=FAKE) == []
-        assert store.articles_without_story() == []
-
-
-def test_recluster_gives_the_same_stories(tmp_path: Path) -> None:
-    stream = [BRIDGE[0], FLOOD[0], BRIDGE[1], FLOOD[1], BRIDGE[2]]
-    with _store(tmp_path) as store:
-        store.put_articles(stream)
-        cluster_stored(store, [a.id for a in stream], featurizer=FAKE)
-        before = store.stories_of([a.id for a in stream])
-        recluster(store, featurizer=FAKE)
-        assert store.stories_of([a.id for a in stream]) == before
-        assert store.count_stories() == 2
-
-
-def test_a_failed_batch_leaves_stories_untouched(tmp_path: Path) -> None:
-    def broken_entities(texts):
-        raise RuntimeError("model failed")
-
-    broken = type(FAKE)(FAKE.embed, broken_entities, FAKE.tokens, FAKE.lead)
-    with _store(tmp_path) as store:
-        store.put_articles(BRIDGE)
-        cluster_stored(store, [BRIDGE[0].id], featurizer=FAKE)
-        with pytest.raises(RuntimeError):
-            cluster_stored(store, [BRIDGE[1].id, BRIDGE[2].id], featurizer=broken)
-        assert store.stories_of([a.id for a in BRIDGE]) == {
-            BRIDGE[0].id: store.stories_of([BRIDGE[0].id])[BRIDGE[0].id]
-        }
-        assert sorted(store.articles_without_story()) == sorted([BRIDGE[1].id, BRIDGE[2].id])
 
 
 def _later(article, ident: str, hours: float):
@@ -89,18 +35,6 @@ def _days_stream():
         _later(BRIDGE[0], "b7", 24 * 30),  # the bridge story went quiet: a new story
         _later(FLOOD[0], "f9", 24 * 30 + 2),
     ]  # fmt: skip
-
-
-def test_stored_candidates_match_the_in_memory_index(tmp_path: Path) -> None:
-    stream = _days_stream()
-    expected = cluster_stream(stream, featurizer=FAKE, batch_size=2)
-    with _store(tmp_path) as store:
-        store.put_articles(stream)
-        for start in range(0, len(stream), 2):
-            cluster_stored(store, [a.id for a in stream[start : start + 2]], featurizer=FAKE)
-        got = store.stories_of([a.id for a in stream])
-    assert [got[a.id] for a in stream] == expected
-    assert expected[0] != expected[7]  # quiet for 30 days: not joined
 
 
 def test_story_keys_are_written_once_a_day(tmp_path: Path) -> None:
@@ -152,6 +86,7 @@ def test_upgrading_a_version_6_store_keeps_its_stories(tmp_path: Path) -> None:
             FROM stories AS s, json_each(s.keys) AS j WHERE s.merged_into IS NULL;
         """
     )
+    downgrade_lsh_to_version_7(conn)
     old_rows = conn.execute("SELECT COUNT(*) FROM story_keys").fetchone()[0]
     conn.execute(f"PRAGMA user_version = {MIGRATIONS[5].version}")
     conn.commit()

@@ -32,7 +32,8 @@ def open_store(
     """Open (creating and migrating if needed) the store at ``url``.
 
     Accepted: ``sqlite:///relative.db``, ``sqlite:////absolute.db``,
-    ``sqlite://:memory:`` or a bare file path.  Without ``url`` the
+    ``sqlite://:memory:``, a bare file path, or a PostgreSQL URL
+    (``postgresql://user@host:port/db``, also ``postgres://``).  Without ``url`` the
     ``store`` setting is used (``NEWSLOOM_STORE``, default ``sqlite:///newsloom.db``).
     """
     if url is None:
@@ -46,10 +47,14 @@ def open_store(
         return SQLiteStore(target)
     scheme, rest = match.group(1).lower(), match.group(2)
     if scheme in {"postgresql", "postgres"} or scheme.startswith("postgresql+"):
-        raise StoreError("PostgreSQL support arrives in a later release")
+        # Imported here so that SQLite users never load psycopg.
+        from newsloom.store.postgres import PostgresStore
+
+        return PostgresStore(target)
     if scheme != "sqlite":
         raise StoreError(
-            f"unknown store URL scheme {scheme!r} in {target!r}: use sqlite:///path.db"
+            f"unknown store URL scheme {scheme!r} in {target!r}: use sqlite:///path.db "
+            "or postgresql://user@host/db"
         )
     if rest in {"", ":memory:", "/:memory:"}:
         return SQLiteStore(None, url="sqlite://:memory:")

@@ -1,0 +1,874 @@
+"""PostgreSQL backend: several ingest workers and web servers on one database.
+
+Every SQL statement of the PostgreSQL store lives in this module and its
+``postgres_*`` siblings; the schema is in ``postgres_schema``.  The connection
+runs in autocommit mode and each write opens its own transaction (READ
+COMMITTED), so a batch commits whole or not at all; ``transaction()`` groups
+several writes and a nested one is a savepoint, as in the SQLite store.
+
+Lock discipline between processes (all locks are transaction-scoped advisory
+locks, released by COMMIT or ROLLBACK, so a killed worker never leaves one):
+
+* **Articles and duplicates** (``ARTICLES_LOCK``): taken by the first
+  ``put_articles`` or duplicate-detection write of a transaction, before any
+  row is touched.  Storing a batch and linking it to its exact and near copies
+  therefore happens one worker at a time: worker B's ``exact_matches`` runs
+  after worker A's batch committed and sees A's fingerprints, so two workers
+  storing copies of one text at once end up in one duplicate group.  Taking
+  it first also orders every worker's row locks, so two batches sharing
+  article ids cannot deadlock.  Re-putting an article is idempotent anyway:
+  ``articles.id`` is unique and rows go in with ``INSERT ... ON CONFLICT``.
+* **Story placement** (``STORIES_LOCK``): the story index opens a transaction
+  and takes the lock at its first read of a batch, and ``flush`` (or
+  ``discard``) ends it.  Candidate stories are read, scored and written under
+  the lock, so worker B decides only after worker A's new stories are
+  committed and visible: two workers never start two stories for one event.
+  The index's caches are dropped at each batch start, because another worker
+  may have changed any story since.  An article placed by another worker
+  between this worker's ``stories_of`` check and the lock makes ``flush``
+  refuse the batch (rolled back, nothing written); it is then already placed
+  and the rest of the batch is placed by the next run.
+* **Story analysis**: ``put_story_analysis`` locks the story's id, so two
+  workers analysing one story write one after the other.
+* **Migrations**: a session advisory lock around the whole upgrade, so
+  processes opening a new database at once migrate it once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+
+from newsloom.errors import StoreError
+from newsloom.store.base import (
+    ArticleVersion,
+    DuplicateInfo,
+    Fingerprint,
+    LshCandidate,
+    Order,
+    PutResult,
+    SearchHit,
+    utc_text,
+)
+from newsloom.store.migrations import latest_version, pending
+from newsloom.store.postgres_analysis import PostgresAnalysisMixin
+from newsloom.store.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
+from newsloom.store.postgres_stories import PostgresStoryMixin
+from newsloom.store.sqlite import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_PREFIX, _prepare
+from newsloom.types import Article, Failure
+
+__all__ = ["ARTICLES_LOCK", "MIGRATION_LOCK", "STORIES_LOCK", "PostgresStore", "redact_url"]
+
+# Advisory lock keys: "NLOM" then a small number, unlikely to collide with
+# another application's keys in a shared database.
+MIGRATION_LOCK = 0x4E4C4F4D_00000001
+ARTICLES_LOCK = 0x4E4C4F4D_00000002
+STORIES_LOCK = 0x4E4C4F4D_00000003
+# Class id of the per-story analysis locks (two-key form: class, hashtext(id)).
+ANALYSIS_LOCK_CLASS = 0x4E4C4F4D & 0x7FFFFFFF
+
+PAGE_SIZE = 256
+SNIPPET_WORDS = 16
+# ts_rank weights for {D, C, B, A}: title words (A) weigh ten times body
+# words (B), as TITLE_WEIGHT/TEXT_WEIGHT do in SQLite's bm25.
+RANK_WEIGHTS = "{0, 0, 0.1, 1.0}"
+_HEADLINE = (
+    f"StartSel=[, StopSel=], MaxWords={SNIPPET_WORDS}, MinWords=6, ShortWord=0, "
+    'MaxFragments=1, FragmentDelimiter=" … "'
+)
+_TERM = re.compile(r"[^\W_]+")
+
+_ARTICLE_COLUMNS = (
+    "id",
+    "url",
+    "canonical_url",
+    "site_name",
+    "title",
+    "published",
+    "language",
+    "word_count",
+    "stored_at",
+    "fetched_at",
+    "raw_sha256",
+    "content_sha256",
+    "version",
+    "data",
+)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password (in the user part or a ``password=`` parameter)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, hostport = netloc.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+        query = parts.query
+        if query:
+            pairs = [
+                (k, "***" if k.lower() == "password" else v)
+                for k, v in parse_qsl(query, keep_blank_values=True)
+            ]
+            query = urlencode(pairs, safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return "<unreadable PostgreSQL URL>"
+
+
+def _conninfo(url: str) -> str:
+    # libpq knows postgresql:// and postgres://; SQLAlchemy-style
+    # "postgresql+psycopg://" names a driver, which is always psycopg here.
+    scheme, sep, rest = url.partition("://")
+    if scheme.lower().startswith("postgresql+"):
+        return f"postgresql{sep}{rest}"
+    return url
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _search_terms(query: str) -> tuple[list[str], bool] | None:
+    """The words of an untrusted query (letters and digits only) and whether
+    the last one is still being typed, or None if it has no words."""
+    if not isinstance(query, str):
+        return None
+    query = query[:MAX_QUERY_CHARS]
+    words = [match.group() for match in _TERM.finditer(query)]
+    if not words:
+        return None
+    unique: dict[str, str] = {}
+    for word in words:
+        unique.setdefault(word.casefold(), word)
+    terms = list(unique.values())
+    still_typing = query[-1].isalnum() and terms[-1].casefold() == words[-1].casefold()
+    terms = terms[:MAX_QUERY_TERMS]
+    return terms, still_typing and terms[-1].casefold() == words[-1].casefold()
+
+
+def _tsquery(terms: list[str], prefix_last: bool) -> tuple[str, list[str]]:
+    """SQL for a tsquery ANDing every term; the last one as a prefix if asked.
+
+    Each word goes to ``websearch_to_tsquery`` double-quoted, so words such as
+    ``or`` and leading ``-`` are searched as plain words, never operators.
+    """
+    exact = terms[:-1] if prefix_last else terms
+    parts: list[str] = []
+    params: list[str] = []
+    if exact:
+        parts.append("websearch_to_tsquery('simple', %s)")
+        params.append(" ".join(f'"{term}"' for term in exact))
+    if prefix_last:
+        parts.append("to_tsquery('simple', %s)")
+        params.append(f"'{terms[-1]}':*")
+    return " && ".join(parts), params
+
+
+class PostgresStore(PostgresStoryMixin, PostgresAnalysisMixin):
+    """The ``Store`` protocol on a PostgreSQL database.
+
+    One connection per store object, shared between threads under a lock;
+    open one store per process or thread for parallel work (the web server
+    does).  ``url`` is the address without its password.
+    """
+
+    def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
+        self.url: str = redact_url(url)
+        self._where = self.url
+        self._lock = threading.RLock()
+        self._depth = 0
+        # Advisory locks taken in the open transaction -> the level that took
+        # them: rolling back to a savepoint releases the locks taken after it.
+        self._held: dict[int, int] = {}
+        try:
+            conn = psycopg.connect(
+                _conninfo(url),
+                autocommit=True,
+                connect_timeout=max(1, int(connect_timeout)),
+                application_name="newsloom",
+            )
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {self._where}: {_one_line(exc)}"
+            ) from exc
+        except Exception as exc:  # a malformed URL is a ProgrammingError or ValueError
+            raise StoreError(f"cannot use PostgreSQL URL {self._where}: {exc}") from exc
+        self._conn: psycopg.Connection[Any] | None = conn
+        try:
+            self._migrate(conn)
+        except BaseException as exc:
+            self._conn = None
+            conn.close()
+            if isinstance(exc, psycopg.Error):
+                raise self._error("opening", exc) from exc
+            raise
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                conn.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r})"
+
+    # -- schema ------------------------------------------------------------
+
+    def _installed_version(self, conn: psycopg.Connection[Any]) -> int | None:
+        """Schema version, or None if the migrations table does not exist."""
+        exists = conn.execute("SELECT to_regclass(%s)", (MIGRATIONS_TABLE,)).fetchone()[0]
+        if exists is None:
+            return None
+        return int(
+            conn.execute(f"SELECT COALESCE(MAX(version), 0) FROM {MIGRATIONS_TABLE}").fetchone()[0]
+        )
+
+    def _migrate(self, conn: psycopg.Connection[Any]) -> None:
+        current = self._installed_version(conn)
+        if current is not None and not pending(current, MIGRATIONS, where=self._where):
+            return
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        try:
+            # Re-read under the lock: another process may have migrated meanwhile.
+            current = self._installed_version(conn)
+            if current is None:
+                self._check_empty(conn)
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
+                    " version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
+                current = 0
+            for step in pending(current, MIGRATIONS, where=self._where):
+                try:
+                    with conn.transaction():
+                        for statement in step.statements:
+                            conn.execute(statement)
+                        conn.execute(
+                            f"INSERT INTO {MIGRATIONS_TABLE} (version, description)"
+                            " VALUES (%s, %s)",
+                            (step.version, step.description),
+                        )
+                except psycopg.Error as exc:
+                    raise StoreError(
+                        f"{self._where}: migrating the schema to version {step.version} "
+                        f"failed: {_one_line(exc)}"
+                    ) from exc
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+    def _check_empty(self, conn: psycopg.Connection[Any]) -> None:
+        """Refuse to add newsloom tables to a schema that holds someone else's."""
+        tables = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchone()[0]
+        if tables:
+            raise StoreError(
+                f"{self._where}: not a newsloom database (its schema holds {tables} other "
+                "table(s)); create an empty database for newsloom"
+            )
+
+    def schema_version(self) -> int:
+        with self._reading("reading the schema version") as conn:
+            return self._installed_version(conn) or 0
+
+    @staticmethod
+    def latest_schema_version() -> int:
+        return latest_version(MIGRATIONS)
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _error(self, action: str, exc: psycopg.Error) -> StoreError:
+        if isinstance(exc, psycopg.errors.DeadlockDetected):
+            return StoreError(
+                f"{self._where}: {action}: another writer held the same rows; nothing "
+                "from this transaction was written, run it again"
+            )
+        conn = self._conn
+        if isinstance(exc, psycopg.OperationalError) and conn is not None and conn.broken:
+            return StoreError(
+                f"{self._where}: {action}: lost the connection to PostgreSQL: {_one_line(exc)}"
+            )
+        return StoreError(f"{self._where}: {action}: {_one_line(exc)}")
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None:
+            raise StoreError(f"{self._where}: the store is closed")
+        return self._conn
+
+    @contextmanager
+    def _reading(self, action: str) -> Iterator[psycopg.Connection[Any]]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                yield conn
+            except psycopg.Error as exc:
+                raise self._error(action, exc) from exc
+
+    def _begin(self, action: str) -> psycopg.Connection[Any]:
+        """Open a transaction level (BEGIN, or a savepoint inside one); the
+        caller must end it with ``_end``.  Holds the store's lock until then."""
+        self._lock.acquire()
+        try:
+            conn = self._connection()
+            if self._depth:
+                conn.execute(f"SAVEPOINT nl_{self._depth}")
+            else:
+                conn.execute("BEGIN")
+            self._depth += 1
+            return conn
+        except BaseException as exc:
+            self._lock.release()
+            if isinstance(exc, psycopg.Error):
+                raise self._error(action, exc) from exc
+            raise
+
+    def _end(self, action: str, *, commit: bool) -> None:
+        conn = self._connection() if self._conn is not None else None
+        level = self._depth
+        try:
+            self._depth -= 1
+            if conn is None:
+                return
+            if self._depth:
+                name = f"nl_{self._depth}"
+                taken = [key for key, at in self._held.items() if at >= level]
+                if commit:
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                    self._held.update((key, level - 1) for key in taken)
+                else:
+                    for key in taken:
+                        del self._held[key]
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+            else:
+                self._held.clear()
+                conn.execute("COMMIT" if commit else "ROLLBACK")
+        except psycopg.Error as exc:
+            if commit:
+                if not self._depth:
+                    self._rollback_quietly(conn)
+                raise self._error(action, exc) from exc
+            # A failed rollback: the error that caused it is the one to raise.
+        finally:
+            self._lock.release()
+
+    @staticmethod
+    def _rollback_quietly(conn: psycopg.Connection[Any] | None) -> None:
+        try:
+            if (
+                conn is not None
+                and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+            ):
+                conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass
+
+    @contextmanager
+    def _transaction(
+        self, action: str, *, lock: int | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
+        conn = self._begin(action)
+        try:
+            if lock is not None:
+                self._take(conn, lock)
+            yield conn
+        except BaseException as exc:
+            self._end(action, commit=False)
+            if isinstance(exc, psycopg.Error):
+                raise self._error(action, exc) from exc
+            raise
+        self._end(action, commit=True)
+
+    def _take(self, conn: psycopg.Connection[Any], key: int) -> None:
+        """Take an advisory lock for the rest of the outermost transaction."""
+        if key not in self._held:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            self._held[key] = self._depth
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One all-or-nothing transaction around several writes (see ``Store``)."""
+        with self._transaction("writing"):
+            yield
+
+    def _load(self, data: Any) -> Article:
+        try:
+            return Article.from_dict(data if isinstance(data, dict) else json.loads(data))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(f"{self._where}: a stored article cannot be read: {exc}") from exc
+
+    # -- articles ----------------------------------------------------------
+
+    def put_articles(self, articles: Sequence[Article]) -> list[PutResult]:
+        batch = {}
+        for index, article in enumerate(articles):
+            try:
+                row = _prepare(article)
+            except Exception as exc:  # to_dict of foreign objects can raise anything
+                label = getattr(article, "id", None)
+                raise StoreError(
+                    f"{self._where}: article #{index} ({label!r}) cannot be stored, "
+                    f"nothing from this batch was written: {exc}"
+                ) from exc
+            batch[row.id] = row
+        if not batch:
+            return []
+        stored_at = utc_text(datetime.now(UTC))
+        names = ", ".join(_ARTICLE_COLUMNS)
+        marks = ", ".join(
+            f"%({name})s::jsonb" if name == "data" else f"%({name})s" for name in _ARTICLE_COLUMNS
+        )
+        sets = ", ".join(
+            f"{name} = %({name})s::jsonb" if name == "data" else f"{name} = %({name})s"
+            for name in _ARTICLE_COLUMNS[1:]
+        )
+        results: list[PutResult] = []
+        with self._transaction("storing articles", lock=ARTICLES_LOCK) as conn:
+            for row in batch.values():
+                values = {
+                    "id": row.id,
+                    "url": row.url,
+                    "canonical_url": row.canonical_url,
+                    "site_name": row.site_name,
+                    "title": row.title,
+                    "published": row.published,
+                    "language": row.language,
+                    "word_count": row.word_count,
+                    "stored_at": stored_at,
+                    "fetched_at": row.fetched_at,
+                    "raw_sha256": row.raw_sha256,
+                    "content_sha256": row.content_sha256,
+                    "version": 1,
+                    "data": row.data,
+                }
+                inserted = conn.execute(
+                    f"INSERT INTO articles ({names}) VALUES ({marks})"
+                    " ON CONFLICT (id) DO NOTHING RETURNING version",
+                    values,
+                ).fetchone()
+                if inserted is not None:
+                    status = "new"
+                else:
+                    content, version = conn.execute(
+                        "SELECT content_sha256, version FROM articles WHERE id = %s FOR UPDATE",
+                        (row.id,),
+                    ).fetchone()
+                    if content == row.content_sha256:
+                        results.append(PutResult(row.id, "unchanged", version))
+                        continue
+                    values["version"] = version + 1
+                    conn.execute(f"UPDATE articles SET {sets} WHERE id = %(id)s", values)
+                    status = "updated"
+                conn.execute(
+                    "INSERT INTO article_versions (article_id, version, raw_sha256,"
+                    " content_sha256, fetched_at, stored_at, data) VALUES (%(id)s, %(version)s,"
+                    " %(raw_sha256)s, %(content_sha256)s, %(fetched_at)s, %(stored_at)s,"
+                    " %(data)s::jsonb)",
+                    values,
+                )
+                results.append(PutResult(row.id, status, values["version"]))
+        return results
+
+    def _resolve_id(self, conn: psycopg.Connection[Any], article_id: str) -> str | None:
+        """Full id for an exact id or a unique prefix of at least MIN_PREFIX chars."""
+        if not isinstance(article_id, str) or not article_id or "\x00" in article_id:
+            return None
+        row = conn.execute("SELECT id FROM articles WHERE id = %s", (article_id,)).fetchone()
+        if row is not None:
+            return row[0]
+        if len(article_id) < MIN_PREFIX:
+            return None
+        last = ord(article_id[-1])
+        if 0xD800 <= last + 1 <= 0xDFFF or last >= 0x10FFFF:
+            # No valid next character: compare the leading characters instead.
+            rows = conn.execute(
+                "SELECT id FROM articles WHERE left(id, %s) = %s ORDER BY id LIMIT 3",
+                (len(article_id), article_id),
+            ).fetchall()
+        else:
+            # A range scan on the unique (byte-ordered) index.
+            upper = article_id[:-1] + chr(last + 1)
+            rows = conn.execute(
+                "SELECT id FROM articles WHERE id >= %s AND id < %s ORDER BY id LIMIT 3",
+                (article_id, upper),
+            ).fetchall()
+        if not rows:
+            return None
+        if len(rows) > 1:
+            shown = ", ".join(r[0] for r in rows[:2])
+            raise StoreError(
+                f"article id prefix {article_id!r} is ambiguous: it matches {shown}"
+                f"{' and more' if len(rows) > 2 else ''}; give more characters"
+            )
+        return rows[0][0]
+
+    def get_article(self, article_id: str) -> Article | None:
+        with self._reading("reading an article") as conn:
+            full_id = self._resolve_id(conn, article_id)
+            if full_id is None:
+                return None
+            row = conn.execute("SELECT data FROM articles WHERE id = %s", (full_id,)).fetchone()
+        return None if row is None else self._load(row[0])
+
+    def iter_articles(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order: Order = "stored",
+        newest_first: bool = True,
+    ) -> Iterator[Article]:
+        if order not in ("published", "stored"):
+            raise StoreError(f"unknown order {order!r}: use 'published' or 'stored'")
+        if (limit is not None and limit < 0) or offset < 0:
+            raise StoreError("limit and offset must not be negative")
+        return self._iter_articles(limit, offset, order, newest_first)
+
+    def _iter_articles(
+        self, limit: int | None, offset: int, order: Order, newest_first: bool
+    ) -> Iterator[Article]:
+        # Articles without a date go last in both directions: '' sorts before
+        # every ISO date, '~' after.
+        if order == "stored":
+            key = "stored_at"
+        else:
+            key = "coalesce(published, '')" if newest_first else "coalesce(published, '~')"
+        direction, compare = ("DESC", "<") if newest_first else ("ASC", ">")
+        base = f"SELECT pk, {key} AS sort_key, data FROM articles"
+        ordering = f"ORDER BY sort_key {direction}, pk {direction}"
+        remaining = limit
+        after: tuple[Any, Any] | None = None
+        # Keyset pages (not OFFSET): rows inserted meanwhile do not shift pages.
+        while remaining is None or remaining > 0:
+            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+            with self._reading("listing articles") as conn:
+                if after is None:
+                    rows = conn.execute(f"{base} {ordering} LIMIT %s OFFSET %s", (size, offset))
+                else:
+                    rows = conn.execute(
+                        f"{base} WHERE ({key}, pk) {compare} (%s, %s) {ordering} LIMIT %s",
+                        (*after, size),
+                    )
+                page = rows.fetchall()
+            for _pk, _sort, data in page:
+                yield self._load(data)
+            if len(page) < size:
+                return
+            after = (page[-1][1], page[-1][0])
+            if remaining is not None:
+                remaining -= len(page)
+
+    def count_articles(self) -> int:
+        with self._reading("counting articles") as conn:
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def iter_article_ids(self) -> Iterator[str]:
+        """Every stored article id in the order they were first stored."""
+        with self._reading("listing articles") as conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY pk")]
+        yield from ids
+
+    def versions(self, article_id: str) -> list[ArticleVersion]:
+        with self._reading("listing versions") as conn:
+            full_id = self._resolve_id(conn, article_id)
+            if full_id is None:
+                return []
+            rows = conn.execute(
+                "SELECT article_id, version, raw_sha256, content_sha256, fetched_at, stored_at"
+                " FROM article_versions WHERE article_id = %s ORDER BY version",
+                (full_id,),
+            ).fetchall()
+        return [
+            ArticleVersion(
+                article_id=row[0],
+                version=row[1],
+                raw_sha256=row[2],
+                content_sha256=row[3],
+                fetched_at=datetime.fromisoformat(row[4]) if row[4] else None,
+                stored_at=datetime.fromisoformat(row[5]),
+            )
+            for row in rows
+        ]
+
+    # -- search ------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        found = _search_terms(query)
+        if found is None or limit <= 0:
+            return []
+        expression, params = _tsquery(*found)
+        with self._reading("searching") as conn:
+            rows = conn.execute(
+                f"""
+                WITH q AS (SELECT {expression} AS query),
+                hits AS (
+                    SELECT a.pk, ts_rank(%s, a.search, q.query) AS rank
+                    FROM articles AS a, q WHERE a.search @@ q.query
+                    ORDER BY rank DESC, a.pk LIMIT %s OFFSET %s
+                )
+                SELECT a.data, hits.rank,
+                       ts_headline('simple', coalesce(a.data ->> 'text', ''), q.query, %s)
+                FROM hits JOIN articles AS a ON a.pk = hits.pk, q
+                ORDER BY hits.rank DESC, hits.pk
+                """,
+                (*params, RANK_WEIGHTS, limit, max(offset, 0), _HEADLINE),
+            ).fetchall()
+        hits: list[SearchHit] = []
+        for data, rank, snippet in rows:
+            article = self._load(data)
+            hits.append(
+                SearchHit(
+                    article=article,
+                    score=float(rank),
+                    # One line: paragraph breaks in the excerpt would break list layouts.
+                    snippet=" ".join((snippet or article.title or "").split()),
+                )
+            )
+        return hits
+
+    # -- failures ----------------------------------------------------------
+
+    def record_failures(self, failures: Sequence[Failure], *, run_id: str) -> None:
+        if not isinstance(run_id, str) or not run_id:
+            raise StoreError("run_id must be a non-empty string")
+        now = utc_text(datetime.now(UTC))
+        rows = [(run_id, str(f.source), str(f.reason), str(f.error), now) for f in failures]
+        if not rows:
+            return
+        with self._transaction("recording failures") as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO failures (run_id, source, reason, error, recorded_at)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                rows,
+            )
+
+    def failures(self, *, run_id: str | None = None) -> list[Failure]:
+        with self._reading("listing failures") as conn:
+            if run_id is None:
+                rows = conn.execute("SELECT source, reason, error FROM failures ORDER BY pk")
+            else:
+                rows = conn.execute(
+                    "SELECT source, reason, error FROM failures WHERE run_id = %s ORDER BY pk",
+                    (run_id,),
+                )
+            return [Failure(source, reason, error) for source, reason, error in rows]
+
+    # -- duplicates --------------------------------------------------------
+
+    def put_fingerprints(self, fingerprints: Sequence[Fingerprint]) -> None:
+        if not fingerprints:
+            return
+        now = utc_text(datetime.now(UTC))
+        with self._transaction("storing fingerprints", lock=ARTICLES_LOCK) as conn:
+            for fp in fingerprints:
+                article = conn.execute(
+                    "SELECT content_sha256 FROM articles WHERE id = %s", (fp.article_id,)
+                ).fetchone()
+                if article is None:
+                    raise StoreError(
+                        f"{self._where}: cannot fingerprint {fp.article_id!r}: no such article"
+                    )
+                self._leave_group(conn, fp.article_id)
+                conn.execute("DELETE FROM lsh_bands WHERE article_id = %s", (fp.article_id,))
+                conn.execute(
+                    """
+                    INSERT INTO fingerprints
+                        (article_id, content_sha256, exact_hash, signature, words, reason,
+                         group_id, match, closest_id, similarity, fingerprinted_at)
+                    VALUES (%(id)s, %(content)s, %(exact)s, %(signature)s, %(words)s,
+                            %(reason)s, %(id)s, 'none', NULL, NULL, %(now)s)
+                    ON CONFLICT (article_id) DO UPDATE SET
+                        content_sha256 = excluded.content_sha256,
+                        exact_hash = excluded.exact_hash,
+                        signature = excluded.signature,
+                        words = excluded.words,
+                        reason = excluded.reason,
+                        group_id = excluded.group_id,
+                        match = 'none', closest_id = NULL, similarity = NULL,
+                        fingerprinted_at = excluded.fingerprinted_at
+                    """,
+                    {
+                        "id": fp.article_id,
+                        "content": article[0],
+                        "exact": fp.exact_hash,
+                        "signature": fp.signature,
+                        "words": int(fp.words),
+                        "reason": fp.reason,
+                        "now": now,
+                    },
+                )
+                if fp.band_keys:
+                    conn.execute(
+                        "INSERT INTO lsh_bands (band, key, article_id)"
+                        " SELECT band - 1, key, %s FROM unnest(%s::bigint[])"
+                        " WITH ORDINALITY AS b (key, band) ON CONFLICT DO NOTHING",
+                        (fp.article_id, [int(key) for key in fp.band_keys]),
+                    )
+
+    def _leave_group(self, conn: psycopg.Connection[Any], article_id: str) -> None:
+        """Take an article out of its group before its fingerprint changes; the
+        next earliest member names the group from then on."""
+        row = conn.execute(
+            "SELECT group_id FROM fingerprints WHERE article_id = %s", (article_id,)
+        ).fetchone()
+        if row is None or row[0] != article_id:
+            return
+        heir = conn.execute(
+            "SELECT f.article_id FROM fingerprints AS f JOIN articles AS a ON a.id = f.article_id"
+            " WHERE f.group_id = %s AND f.article_id <> %s ORDER BY a.pk LIMIT 1",
+            (article_id, article_id),
+        ).fetchone()
+        if heir is not None:
+            conn.execute(
+                "UPDATE fingerprints SET group_id = %s WHERE group_id = %s AND article_id <> %s",
+                (heir[0], article_id, article_id),
+            )
+
+    def exact_matches(self, exact_hash: str, *, limit: int = 100) -> list[str]:
+        if not exact_hash or limit <= 0:
+            return []
+        with self._reading("finding exact duplicates") as conn:
+            rows = conn.execute(
+                "SELECT f.article_id FROM fingerprints AS f JOIN articles AS a"
+                " ON a.id = f.article_id WHERE f.exact_hash = %s ORDER BY a.pk LIMIT %s",
+                (exact_hash, limit),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def lsh_candidates(self, band_keys: Sequence[int], *, limit: int = 200) -> list[LshCandidate]:
+        if not band_keys or limit <= 0:
+            return []
+        with self._reading("finding near-duplicate candidates") as conn:
+            rows = conn.execute(
+                """
+                SELECT f.article_id, f.signature, f.group_id
+                FROM (
+                    SELECT DISTINCT l.article_id
+                    FROM unnest(%s::bigint[]) WITH ORDINALITY AS q (key, band)
+                    JOIN lsh_bands AS l ON l.band = q.band - 1 AND l.key = q.key
+                ) AS hit
+                JOIN fingerprints AS f ON f.article_id = hit.article_id
+                JOIN articles AS a ON a.id = f.article_id
+                WHERE f.signature IS NOT NULL
+                ORDER BY a.pk LIMIT %s
+                """,
+                ([int(key) for key in band_keys], limit),
+            ).fetchall()
+        return [LshCandidate(row[0], bytes(row[1]), row[2]) for row in rows]
+
+    def merge_groups(self, group_ids: Sequence[str]) -> str:
+        groups = list(dict.fromkeys(g for g in group_ids if g))
+        if not groups:
+            raise StoreError("merge_groups needs at least one group id")
+        if len(groups) == 1:
+            return groups[0]
+        with self._transaction("merging duplicate groups", lock=ARTICLES_LOCK) as conn:
+            order = dict(
+                conn.execute("SELECT id, pk FROM articles WHERE id = ANY(%s)", (groups,)).fetchall()
+            )
+            # Earliest stored root wins; ids without an article row go last.
+            winner = min(groups, key=lambda g: (g not in order, order.get(g, 0), g))
+            losers = [g for g in groups if g != winner]
+            conn.execute(
+                "UPDATE fingerprints SET group_id = %s WHERE group_id = ANY(%s)",
+                (winner, losers),
+            )
+        return winner
+
+    def set_duplicates(self, infos: Sequence[DuplicateInfo]) -> None:
+        if not infos:
+            return
+        with self._transaction("recording duplicates", lock=ARTICLES_LOCK) as conn:
+            for info in infos:
+                cursor = conn.execute(
+                    "UPDATE fingerprints SET group_id = %s, match = %s, closest_id = %s,"
+                    " similarity = %s WHERE article_id = %s",
+                    (info.group_id, info.match, info.closest_id, info.similarity, info.article_id),
+                )
+                if cursor.rowcount == 0:
+                    raise StoreError(
+                        f"{self._where}: {info.article_id!r} has no fingerprint to attach "
+                        "duplicates to"
+                    )
+
+    def offer_closest(self, offers: Sequence[tuple[str, str, float]]) -> None:
+        if not offers:
+            return
+        rows = [(copy, sim, article, copy, sim) for article, copy, sim in offers]
+        closest = self._transaction("recording closest copies", lock=ARTICLES_LOCK)
+        with closest as conn, conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE fingerprints SET closest_id = %s, similarity = %s"
+                " WHERE article_id = %s AND closest_id IS DISTINCT FROM %s"
+                " AND (similarity IS NULL OR similarity < %s)",
+                rows,
+            )
+
+    def duplicates_of(self, article_id: str) -> DuplicateInfo | None:
+        with self._reading("reading duplicates") as conn:
+            full_id = self._resolve_id(conn, article_id)
+            if full_id is None:
+                return None
+            row = conn.execute(
+                "SELECT article_id, group_id, match, closest_id, similarity, exact_hash, reason"
+                " FROM fingerprints WHERE article_id = %s",
+                (full_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return DuplicateInfo(
+            article_id=row[0],
+            group_id=row[1],
+            match=row[2],
+            closest_id=row[3],
+            similarity=row[4],
+            exact_hash=row[5],
+            reason=row[6],
+        )
+
+    def duplicate_group(self, group_id: str) -> list[str]:
+        with self._reading("listing a duplicate group") as conn:
+            rows = conn.execute(
+                "SELECT f.article_id FROM fingerprints AS f JOIN articles AS a"
+                " ON a.id = f.article_id WHERE f.group_id = %s ORDER BY a.pk",
+                (group_id,),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def articles_without_fingerprints(self, *, limit: int = 500) -> list[str]:
+        if limit <= 0:
+            return []
+        with self._reading("finding articles to fingerprint") as conn:
+            rows = conn.execute(
+                "SELECT a.id FROM pending_dedup AS p JOIN articles AS a ON a.id = p.article_id"
+                " LEFT JOIN fingerprints AS f ON f.article_id = a.id"
+                " WHERE f.article_id IS NULL OR f.content_sha256 <> a.content_sha256"
+                " ORDER BY a.pk LIMIT %s",
+                (limit,),
+            ).fetchall()
+        return [row[0] for row in rows]

@@ -1,0 +1,199 @@
+"""Story analysis and page views in PostgreSQL.
+
+Provenance edges, conflicts and the summary of a story are replaced together
+in one transaction; triggers (``postgres_schema``) queue a story in
+``pending_analysis`` when an article joins it, moves into it by a merge or
+changes its text, as in SQLite.  Page views are counts per page and day, with
+nothing about the reader.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from newsloom.store.sqlite_analysis import _passage, _side
+from newsloom.types import Conflict, Provenance, StorySummary
+
+if TYPE_CHECKING:
+    from newsloom.store.postgres import PostgresStore
+
+__all__ = ["PostgresAnalysisMixin"]
+
+
+class PostgresAnalysisMixin:
+    """Provenance, conflicts, summaries and view counts for ``PostgresStore``."""
+
+    def stories_to_analyse(self: PostgresStore, limit: int = 100) -> list[str]:  # type: ignore[misc]
+        """Live stories whose articles changed since their last analysis."""
+        with self._reading("finding stories to analyse") as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    "SELECT p.story_id FROM pending_analysis AS p"
+                    " JOIN stories AS s ON s.id = p.story_id AND s.merged_into IS NULL"
+                    " ORDER BY p.story_id LIMIT %s",
+                    (limit,),
+                )
+            ]
+
+    def put_story_analysis(  # type: ignore[misc]
+        self: PostgresStore,
+        story_id: str,
+        provenance: Sequence[Provenance],
+        conflicts: Sequence[Conflict],
+        *,
+        members: int,
+        summary: StorySummary | None = None,
+    ) -> None:
+        """Replace a story's provenance, conflicts and summary in one transaction."""
+        from newsloom.store.postgres import ANALYSIS_LOCK_CLASS
+
+        now = datetime.now(UTC).isoformat()
+        with self._transaction("saving a story analysis") as conn:
+            # Two workers analysing one story write one after the other.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (ANALYSIS_LOCK_CLASS, story_id)
+            )
+            conn.execute("DELETE FROM story_summaries WHERE story_id = %s", (story_id,))
+            if summary is not None:
+                conn.execute(
+                    "INSERT INTO story_summaries (story_id, data, updated_at)"
+                    " VALUES (%s, %s::jsonb, %s)",
+                    (story_id, json.dumps(summary.to_dict(), ensure_ascii=False), now),
+                )
+            conn.execute("DELETE FROM provenance WHERE story_id = %s", (story_id,))
+            conn.execute("DELETE FROM conflicts WHERE story_id = %s", (story_id,))
+            with conn.cursor() as cur:
+                if provenance:
+                    cur.executemany(
+                        "INSERT INTO provenance (story_id, derived_id, source_id, relation,"
+                        " score, attributed, directed, data)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+                        " ON CONFLICT (story_id, derived_id, source_id) DO UPDATE SET"
+                        " relation = excluded.relation, score = excluded.score,"
+                        " attributed = excluded.attributed, directed = excluded.directed,"
+                        " data = excluded.data",
+                        [
+                            (
+                                story_id,
+                                edge.derived_id,
+                                edge.source_id,
+                                edge.relation,
+                                float(edge.score),
+                                bool(edge.attributed),
+                                bool(edge.directed),
+                                json.dumps(
+                                    {
+                                        "spans": [p.to_dict() for p in edge.spans],
+                                        "evidence": edge.evidence,
+                                    },
+                                    ensure_ascii=False,
+                                ),
+                            )
+                            for edge in provenance
+                        ],
+                    )
+                if conflicts:
+                    cur.executemany(
+                        "INSERT INTO conflicts (story_id, seq, kind, a_article, b_article,"
+                        " confidence, data) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)",
+                        [
+                            (
+                                story_id,
+                                seq,
+                                conflict.kind,
+                                conflict.a.article_id,
+                                conflict.b.article_id,
+                                float(conflict.confidence),
+                                json.dumps(conflict.to_dict(), ensure_ascii=False),
+                            )
+                            for seq, conflict in enumerate(conflicts)
+                        ],
+                    )
+            conn.execute(
+                "INSERT INTO story_analysis (story_id, members, analysed_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT (story_id) DO UPDATE SET members = excluded.members,"
+                " analysed_at = excluded.analysed_at",
+                (story_id, members, now),
+            )
+            conn.execute("DELETE FROM pending_analysis WHERE story_id = %s", (story_id,))
+
+    def story_provenance(self: PostgresStore, story_id: str) -> list[Provenance]:  # type: ignore[misc]
+        with self._reading("reading provenance") as conn:
+            rows = conn.execute(
+                "SELECT derived_id, source_id, relation, score, attributed, directed, data"
+                " FROM provenance WHERE story_id = %s ORDER BY derived_id, source_id",
+                (story_id,),
+            ).fetchall()
+        return [
+            Provenance(
+                derived_id=row[0],
+                source_id=row[1],
+                relation=row[2],
+                score=float(row[3]),
+                attributed=bool(row[4]),
+                directed=bool(row[5]),
+                spans=[_passage(p) for p in row[6].get("spans", [])],
+                evidence=row[6].get("evidence", {}),
+            )
+            for row in rows
+        ]
+
+    def story_conflicts(self: PostgresStore, story_id: str) -> list[Conflict]:  # type: ignore[misc]
+        with self._reading("reading conflicts") as conn:
+            rows = conn.execute(
+                "SELECT data FROM conflicts WHERE story_id = %s ORDER BY seq", (story_id,)
+            ).fetchall()
+        return [
+            Conflict(
+                kind=data["kind"],
+                a=_side(data["a"]),
+                b=_side(data["b"]),
+                explanation=data["explanation"],
+                confidence=float(data["confidence"]),
+                story_id=story_id,
+            )
+            for (data,) in rows
+        ]
+
+    def story_summary(self: PostgresStore, story_id: str) -> StorySummary | None:  # type: ignore[misc]
+        """The story's cited summary from its last analysis, or None."""
+        with self._reading("reading a story summary") as conn:
+            row = conn.execute(
+                "SELECT data FROM story_summaries WHERE story_id = %s", (story_id,)
+            ).fetchone()
+        return StorySummary.from_dict(row[0]) if row else None
+
+    def story_analysed_at(self: PostgresStore, story_id: str) -> datetime | None:  # type: ignore[misc]
+        """When the story was last analysed, or None if it never was."""
+        with self._reading("reading a story analysis") as conn:
+            row = conn.execute(
+                "SELECT analysed_at FROM story_analysis WHERE story_id = %s", (story_id,)
+            ).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    # -- page views --------------------------------------------------------
+
+    def count_view(  # type: ignore[misc]
+        self: PostgresStore, kind: str, item_id: str, *, day: date | None = None
+    ) -> None:
+        """Add one view of a page (``kind`` is e.g. ``article`` or ``story``)."""
+        when = (day or datetime.now(UTC).date()).isoformat()
+        with self._transaction("counting a view") as conn:
+            conn.execute(
+                "INSERT INTO page_views (kind, item_id, day, count) VALUES (%s, %s, %s, 1)"
+                " ON CONFLICT (kind, item_id, day) DO UPDATE SET count = page_views.count + 1",
+                (kind, item_id, when),
+            )
+
+    def views(self: PostgresStore, kind: str, item_id: str) -> int:  # type: ignore[misc]
+        """All views a page ever had."""
+        with self._reading("reading view counts") as conn:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(count), 0) FROM page_views WHERE kind = %s AND item_id = %s",
+                (kind, item_id),
+            ).fetchone()
+        return int(row[0])

@@ -1,0 +1,509 @@
+"""Stories in PostgreSQL: the clusterer's index, memberships with reasons, merges.
+
+``PostgresStoryIndex`` implements ``cluster.StoryIndex`` with the semantics
+of ``SQLiteStoryIndex`` (write-behind for one batch, ``flush`` writes it in
+one transaction, ``discard`` forgets it, keys filed by day), plus the
+cross-process discipline described in ``store/postgres.py``: the batch's
+transaction starts at its first read and holds ``STORIES_LOCK`` until
+``flush`` commits, so every read a placement decision depends on sees the
+stories other workers committed before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import psycopg
+
+from newsloom.cluster import EPOCH, Decision, StoryState, is_active
+from newsloom.errors import StoreError
+from newsloom.types import Story, StoryMember
+
+if TYPE_CHECKING:
+    from newsloom.store.postgres import PostgresStore
+
+__all__ = ["PostgresStoryIndex", "PostgresStoryMixin"]
+
+_STORY_COLUMNS = (
+    "id, title, first_seen, updated, size, centroid, terms, entities, keys, merged_into"
+)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _day(moment: datetime) -> int:
+    """UTC day number (days since 1970-01-01, floored); a naive time counts as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH).days
+
+
+_UNDATED_DAY = _day(EPOCH)
+
+
+def _candidate_query(keys: list[str], cutoff: int, per_key: int) -> tuple[str, list[object]]:
+    """Per story, the number of keys for which it is among the newest ``per_key``
+    (see ``sqlite_stories._candidate_query``: the same ranking, same ties)."""
+    probes = [
+        "SELECT key, story_id, MAX(day) AS day, 0 AS part FROM story_key_days"
+        " WHERE key = ANY(%s) AND day >= %s GROUP BY key, story_id"
+    ]
+    params: list[object] = [keys, cutoff]
+    if cutoff > _UNDATED_DAY:
+        probes.append(
+            "SELECT key, story_id, day, 1 AS part FROM story_key_days"
+            " WHERE key = ANY(%s) AND day = %s"
+        )
+        params += [keys, _UNDATED_DAY]
+    query = (
+        "SELECT story_id, COUNT(*) FROM ("
+        " SELECT story_id, ROW_NUMBER() OVER"
+        " (PARTITION BY key, part ORDER BY day DESC, story_id DESC) AS rank"
+        f" FROM ({' UNION ALL '.join(probes)}) AS probes"
+        ") AS ranked WHERE rank <= %s GROUP BY story_id"
+    )
+    return query, [*params, per_key]
+
+
+def _story_from_row(row: Sequence[Any]) -> StoryState:
+    return StoryState(
+        id=row[0],
+        title=row[1],
+        first_seen=datetime.fromisoformat(row[2]),
+        updated=datetime.fromisoformat(row[3]),
+        size=row[4],
+        centroid=np.frombuffer(bytes(row[5]), dtype=np.float32).copy(),
+        terms=json.loads(row[6]),
+        entities=Counter(json.loads(row[7])),
+        keys=set(json.loads(row[8])),
+        merged_into=row[9],
+    )
+
+
+class PostgresStoryIndex:
+    """``StoryIndex`` over PostgreSQL with write-behind for one locked batch."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self._open = False  # a batch transaction holding STORIES_LOCK is open
+        self._stories: dict[str, StoryState] = {}
+        self._dirty: set[str] = set()
+        self._added: dict[str, set[str]] = {}
+        self._filed_day: dict[str, int] = {}
+        self._merges: list[tuple[str, str, str]] = []
+        self._members: list[tuple[str, str, str | None, str]] = []
+        self._df_delta: Counter[str] = Counter()
+        self._documents_delta = 0
+        self._df_cache: dict[str, int] = {}
+        self._documents: int | None = None
+
+    # -- the batch transaction ---------------------------------------------
+
+    @contextmanager
+    def _batch(self, action: str) -> Iterator[psycopg.Connection[Any]]:
+        """The batch's connection, opening the transaction and taking the lock
+        on first use; a database error becomes a ``StoreError``."""
+        from newsloom.store.postgres import STORIES_LOCK
+
+        store = self._store
+        if not self._open:
+            conn = store._begin(action)
+            try:
+                store._take(conn, STORIES_LOCK)
+            except BaseException as exc:
+                store._end(action, commit=False)
+                if isinstance(exc, psycopg.Error):
+                    raise store._error(action, exc) from exc
+                raise
+            self._open = True
+            # Another worker may have changed any story or count since the
+            # last batch: read everything afresh under the lock.
+            self._stories.clear()
+            self._filed_day.clear()
+            self._df_cache.clear()
+            self._documents = None
+        try:
+            yield store._connection()
+        except psycopg.Error as exc:
+            raise store._error(action, exc) from exc
+
+    def _finish(self, action: str, *, commit: bool) -> None:
+        if self._open:
+            self._open = False
+            self._store._end(action, commit=commit)
+
+    # -- StoryIndex --------------------------------------------------------
+
+    def get(self, story_id: str) -> StoryState | None:
+        if story_id in self._stories:
+            return self._stories[story_id]
+        with self._batch("reading a story") as conn:
+            row = conn.execute(
+                f"SELECT {_STORY_COLUMNS} FROM stories WHERE id = %s", (story_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        story = _story_from_row(row)
+        self._stories[story_id] = story
+        if not story.merged_into:
+            self._filed_day[story_id] = _day(story.updated)
+        return story
+
+    def candidates(
+        self, keys: Sequence[str], active_since: datetime, limit: int, per_key: int
+    ) -> list[StoryState]:
+        if not keys or limit <= 0:
+            return []
+        cutoff = _day(active_since)
+        hits: Counter[str] = Counter()
+        unique = list(dict.fromkeys(keys))
+        with self._batch("finding candidate stories") as conn:
+            # Keys are ranked independently, so chunks add up.
+            for start in range(0, len(unique), 2000):
+                query, params = _candidate_query(unique[start : start + 2000], cutoff, per_key)
+                hits.update(dict(conn.execute(query, params).fetchall()))
+        # Stories changed in this batch are not in the table yet.
+        wanted = set(keys)
+        for story_id, story in self._stories.items():
+            if story_id in self._dirty and is_active(story, active_since):
+                overlap = len(wanted & story.keys)
+                if overlap:
+                    hits[story_id] = max(hits[story_id], overlap)
+        out: list[StoryState] = []
+        for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0])):
+            story = self.get(story_id)
+            if story is not None and not story.merged_into and is_active(story, active_since):
+                out.append(story)
+            if len(out) >= limit:
+                break
+        return out
+
+    def save(self, story: StoryState, added_keys: Iterable[str]) -> None:
+        self._stories[story.id] = story
+        self._added.setdefault(story.id, set()).update(added_keys)
+        self._dirty.add(story.id)
+
+    def merge(self, absorbed: StoryState, into: StoryState, article_id: str) -> None:
+        absorbed.merged_into = into.id
+        self.save(absorbed, ())
+        self._merges.append((absorbed.id, into.id, article_id))
+
+    def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
+        terms = list(terms)
+        with self._batch("reading term frequencies") as conn:
+            missing = [t for t in dict.fromkeys(terms) if t not in self._df_cache]
+            if missing:
+                found = dict(
+                    conn.execute(
+                        "SELECT term, df FROM term_df WHERE term = ANY(%s)", (missing,)
+                    ).fetchall()
+                )
+                for term in missing:
+                    self._df_cache[term] = found.get(term, 0)
+            if self._documents is None:
+                row = conn.execute(
+                    "SELECT value FROM cluster_counters WHERE name = 'documents'"
+                ).fetchone()
+                self._documents = int(row[0]) if row else 0
+        df = {t: self._df_cache[t] + self._df_delta[t] for t in terms}
+        return df, self._documents + self._documents_delta
+
+    def count_document(self, terms: Iterable[str]) -> None:
+        self._df_delta.update(set(terms))
+        self._documents_delta += 1
+
+    # -- batch -------------------------------------------------------------
+
+    def record(self, decision: Decision, decided_at: datetime | None) -> None:
+        self._members.append(
+            (
+                decision.article_id,
+                decision.story_id,
+                decided_at.isoformat() if decided_at else None,
+                json.dumps(decision.reasons()),
+            )
+        )
+
+    def flush(self) -> None:
+        """Write the batch's stories, keys, memberships, merges and counts, and
+        commit (releasing the lock)."""
+        action = "saving stories"
+        if not (self._dirty or self._members or self._df_delta):
+            self._finish(action, commit=True)
+            return
+        filed: dict[str, int | None] = {}
+        try:
+            with self._batch(action) as conn:
+                self._refuse_placed(conn)
+                self._write(conn, filed)
+        except BaseException:
+            self._finish(action, commit=False)
+            raise
+        self._finish(action, commit=True)
+        for story_id, filed_day in filed.items():
+            if filed_day is None:
+                self._filed_day.pop(story_id, None)
+            else:
+                self._filed_day[story_id] = filed_day
+        self._added.clear()
+        for term, delta in self._df_delta.items():
+            self._df_cache[term] = self._df_cache.get(term, 0) + delta
+        if self._documents is not None:
+            self._documents += self._documents_delta
+        self._dirty.clear()
+        self._merges.clear()
+        self._members.clear()
+        self._df_delta.clear()
+        self._documents_delta = 0
+
+    def _refuse_placed(self, conn: psycopg.Connection[Any]) -> None:
+        """Refuse the batch if another worker placed one of its articles after
+        this worker checked (``stories_of``) and before it took the lock."""
+        ids = [member[0] for member in self._members]
+        if not ids:
+            return
+        taken = conn.execute(
+            "SELECT article_id, story_id FROM story_members WHERE article_id = ANY(%s) LIMIT 3",
+            (ids,),
+        ).fetchall()
+        if taken:
+            shown = ", ".join(f"{a!r} (story {s!r})" for a, s in taken)
+            raise StoreError(
+                f"{self._store._where}: another worker placed {shown} while this batch was "
+                "being clustered; the batch was not saved and its other articles are "
+                "placed by the next run"
+            )
+
+    def _write(self, conn: psycopg.Connection[Any], filed: dict[str, int | None]) -> None:
+        with conn.cursor() as cur:
+            for story_id in sorted(self._dirty):
+                story = self._stories[story_id]
+                cur.execute(
+                    f"INSERT INTO stories ({_STORY_COLUMNS})"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (id) DO UPDATE SET title = excluded.title,"
+                    " first_seen = excluded.first_seen, updated = excluded.updated,"
+                    " size = excluded.size, centroid = excluded.centroid,"
+                    " terms = excluded.terms, entities = excluded.entities,"
+                    " keys = excluded.keys, merged_into = excluded.merged_into",
+                    (
+                        story.id,
+                        story.title,
+                        story.first_seen.isoformat(),
+                        story.updated.isoformat(),
+                        story.size,
+                        np.asarray(story.centroid, dtype=np.float32).tobytes(),
+                        json.dumps(story.terms),
+                        json.dumps(dict(story.entities)),
+                        json.dumps(sorted(story.keys)),
+                        story.merged_into,
+                    ),
+                )
+                if story.merged_into:
+                    cur.execute("DELETE FROM story_key_days WHERE story_id = %s", (story.id,))
+                    filed[story.id] = None
+                    continue
+                day = _day(story.updated)
+                before = self._filed_day.get(story.id)
+                if before == day:
+                    new_keys = sorted(self._added.get(story.id, set()) & story.keys)
+                else:
+                    new_keys = sorted(story.keys)
+                    if before == _UNDATED_DAY:
+                        # Keep the undated bucket to stories that are undated.
+                        cur.execute(
+                            "DELETE FROM story_key_days WHERE story_id = %s AND day = %s",
+                            (story.id, _UNDATED_DAY),
+                        )
+                if new_keys:
+                    cur.execute(
+                        "INSERT INTO story_key_days (key, day, story_id)"
+                        " SELECT key, %s, %s FROM unnest(%s::text[]) AS k (key)"
+                        " ON CONFLICT DO NOTHING",
+                        (day, story.id, new_keys),
+                    )
+                filed[story.id] = day
+            seq = cur.execute("SELECT COALESCE(MAX(seq), 0) FROM story_members").fetchone()[0]
+            if self._members:
+                cur.executemany(
+                    "INSERT INTO story_members (article_id, story_id, seq, decided_at, reasons)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (article_id) DO UPDATE SET"
+                    " story_id = excluded.story_id, seq = excluded.seq,"
+                    " decided_at = excluded.decided_at, reasons = excluded.reasons",
+                    [(a, s, seq + i + 1, d, r) for i, (a, s, d, r) in enumerate(self._members)],
+                )
+            for absorbed, into, article_id in self._merges:
+                cur.execute(
+                    "INSERT INTO story_merges (absorbed, into_id, article_id) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (absorbed) DO UPDATE SET into_id = excluded.into_id,"
+                    " article_id = excluded.article_id",
+                    (absorbed, into, article_id),
+                )
+                cur.execute(
+                    "UPDATE story_members SET story_id = %s WHERE story_id = %s", (into, absorbed)
+                )
+            if self._df_delta:
+                terms = sorted(self._df_delta)
+                cur.execute(
+                    "INSERT INTO term_df (term, df)"
+                    " SELECT * FROM unnest(%s::text[], %s::int[])"
+                    " ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df",
+                    (terms, [self._df_delta[t] for t in terms]),
+                )
+            cur.execute(
+                "INSERT INTO cluster_counters (name, value) VALUES ('documents', %s)"
+                " ON CONFLICT (name) DO UPDATE SET"
+                " value = cluster_counters.value + excluded.value",
+                (self._documents_delta,),
+            )
+
+    def discard(self) -> None:
+        """Forget the unflushed batch (after a failure) and roll its transaction back."""
+        try:
+            self._finish("discarding a batch", commit=False)
+        finally:
+            self._stories.clear()
+            self._dirty.clear()
+            self._added.clear()
+            self._filed_day.clear()
+            self._merges.clear()
+            self._members.clear()
+            self._df_delta.clear()
+            self._documents_delta = 0
+            self._documents = None
+
+
+class PostgresStoryMixin:
+    """Story reads and maintenance for ``PostgresStore``."""
+
+    def story_index(self: PostgresStore) -> PostgresStoryIndex:  # type: ignore[misc]
+        return PostgresStoryIndex(self)
+
+    @staticmethod
+    def _final_story_id(conn: psycopg.Connection[Any], story_id: str) -> str:
+        seen: set[str] = set()
+        while story_id not in seen:
+            seen.add(story_id)
+            row = conn.execute(
+                "SELECT into_id FROM story_merges WHERE absorbed = %s", (story_id,)
+            ).fetchone()
+            if row is None:
+                break
+            story_id = row[0]
+        return story_id
+
+    @staticmethod
+    def _story(conn: psycopg.Connection[Any], row: Sequence[Any]) -> Story:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT article_id FROM story_members WHERE story_id = %s ORDER BY seq",
+                (row[0],),
+            )
+        ]
+        merged = [
+            r[0]
+            for r in conn.execute(
+                "SELECT absorbed FROM story_merges WHERE into_id = %s ORDER BY absorbed",
+                (row[0],),
+            )
+        ]
+        return Story(
+            id=row[0],
+            title=row[1],
+            article_ids=ids,
+            first_seen=_time(row[2]),
+            updated=_time(row[3]),
+            merged_from=merged,
+        )
+
+    def get_story(self: PostgresStore, story_id: str) -> Story | None:  # type: ignore[misc]
+        """A story by id (or unique prefix); a merged-away id leads to its survivor."""
+        if not isinstance(story_id, str) or "\x00" in story_id:
+            return None
+        with self._reading("reading a story") as conn:
+            rows = conn.execute(
+                "SELECT id FROM stories WHERE id >= %s AND id < %s LIMIT 2",
+                (story_id, story_id + "\uffff"),
+            ).fetchall()
+            if len(rows) != 1 and not any(r[0] == story_id for r in rows):
+                return None
+            found = story_id if any(r[0] == story_id for r in rows) else rows[0][0]
+            final = self._final_story_id(conn, found)
+            row = conn.execute(
+                "SELECT id, title, first_seen, updated FROM stories WHERE id = %s", (final,)
+            ).fetchone()
+            return self._story(conn, row) if row else None
+
+    def iter_stories(  # type: ignore[misc]
+        self: PostgresStore, *, since: datetime | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Story]:
+        """Live stories, most recently updated first."""
+        with self._reading("listing stories") as conn:
+            rows = conn.execute(
+                "SELECT id, title, first_seen, updated FROM stories"
+                " WHERE merged_into IS NULL AND updated >= %s"
+                " ORDER BY updated DESC, id LIMIT %s OFFSET %s",
+                (since.isoformat() if since else "", limit, offset),
+            ).fetchall()
+            return [self._story(conn, row) for row in rows]
+
+    def count_stories(self: PostgresStore) -> int:  # type: ignore[misc]
+        with self._reading("counting stories") as conn:
+            row = conn.execute("SELECT COUNT(*) FROM stories WHERE merged_into IS NULL").fetchone()
+            return int(row[0])
+
+    def story_members(self: PostgresStore, story_id: str) -> list[StoryMember]:  # type: ignore[misc]
+        with self._reading("reading story members") as conn:
+            rows = conn.execute(
+                "SELECT article_id, story_id, decided_at, reasons FROM story_members"
+                " WHERE story_id = %s ORDER BY seq",
+                (story_id,),
+            ).fetchall()
+        return [StoryMember(r[0], r[1], _time(r[2]), json.loads(r[3])) for r in rows]
+
+    def stories_of(self: PostgresStore, article_ids: Sequence[str]) -> dict[str, str]:  # type: ignore[misc]
+        """Article id → story id, for the ids that have a story."""
+        if not article_ids:
+            return {}
+        with self._reading("reading story members") as conn:
+            rows = conn.execute(
+                "SELECT article_id, story_id FROM story_members WHERE article_id = ANY(%s)",
+                (list(article_ids),),
+            ).fetchall()
+        return dict(rows)
+
+    def articles_without_story(self: PostgresStore, limit: int = 1000) -> list[str]:  # type: ignore[misc]
+        """Stored articles no story has claimed yet, oldest stored first."""
+        with self._reading("finding unclustered articles") as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    "SELECT a.id FROM pending_story AS p JOIN articles AS a ON a.id = p.article_id"
+                    " ORDER BY a.pk LIMIT %s",
+                    (limit,),
+                )
+            ]
+
+    def clear_stories(self: PostgresStore) -> None:  # type: ignore[misc]
+        """Forget every story, for a rebuild from scratch."""
+        from newsloom.store.postgres import STORIES_LOCK
+
+        with self._transaction("clearing stories", lock=STORIES_LOCK) as conn:
+            for table in (
+                "stories", "story_key_days", "story_members", "story_merges", "term_df",
+                "cluster_counters",
+            ):  # fmt: skip
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute(
+                "INSERT INTO pending_story (article_id) SELECT id FROM articles"
+                " ON CONFLICT DO NOTHING"
+            )
