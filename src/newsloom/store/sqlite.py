@@ -35,6 +35,15 @@ from newsloom.store.base import (
 )
 from newsloom.store.migrations import Migration, latest_version, pending
 from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SUMMARY_SCHEMA, SQLiteAnalysisMixin
+from newsloom.store.sqlite_lsh import (
+    LSH_LEVELS_SCHEMA,
+    add_bands,
+    candidate_probes,
+    compact,
+    encode_band_keys,
+    live_levels,
+    remove_bands,
+)
 from newsloom.store.sqlite_stories import STORY_KEY_DAYS_SCHEMA, STORY_SCHEMA, SQLiteStoryMixin
 from newsloom.store.sqlite_views import VIEWS_SCHEMA, SQLiteViewsMixin
 from newsloom.types import Article, Failure
@@ -275,6 +284,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         # since the exact update time was part of the key: random page writes
         # that grew with the store (bench/growth.py, docs/quality.md "Growth").
         statements=STORY_KEY_DAYS_SCHEMA,
+    ),
+    Migration(
+        version=8,
+        description="the LSH band index as levels merged in key order (lsh_bands is split)",
+        # 32 band rows per article on 32 random leaves of one large table made
+        # the batch commit grow with the store; see sqlite_lsh.py.
+        statements=LSH_LEVELS_SCHEMA,
     ),
 )
 
@@ -870,18 +886,23 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
                         f"{self._where}: cannot fingerprint {fp.article_id!r}: no such article"
                     )
                 self._leave_group(conn, fp.article_id)
-                conn.execute("DELETE FROM lsh_bands WHERE article_id = ?", (fp.article_id,))
+                previous = conn.execute(
+                    "SELECT band_keys FROM fingerprints WHERE article_id = ?", (fp.article_id,)
+                ).fetchone()
+                if previous is not None:
+                    remove_bands(conn, fp.article_id, previous["band_keys"])
                 conn.execute(
                     """
                     INSERT INTO fingerprints
-                        (article_id, content_sha256, exact_hash, signature, words, reason,
-                         group_id, match, closest_id, similarity, fingerprinted_at)
-                    VALUES (:id, :content, :exact, :signature, :words, :reason,
+                        (article_id, content_sha256, exact_hash, signature, band_keys, words,
+                         reason, group_id, match, closest_id, similarity, fingerprinted_at)
+                    VALUES (:id, :content, :exact, :signature, :bands, :words, :reason,
                             :id, 'none', NULL, NULL, :now)
                     ON CONFLICT (article_id) DO UPDATE SET
                         content_sha256 = excluded.content_sha256,
                         exact_hash = excluded.exact_hash,
                         signature = excluded.signature,
+                        band_keys = excluded.band_keys,
                         words = excluded.words,
                         reason = excluded.reason,
                         group_id = excluded.group_id,
@@ -893,15 +914,14 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
                         "content": article["content_sha256"],
                         "exact": fp.exact_hash,
                         "signature": fp.signature,
+                        "bands": encode_band_keys(fp.band_keys),
                         "words": int(fp.words),
                         "reason": fp.reason,
                         "now": now,
                     },
                 )
-                conn.executemany(
-                    "INSERT OR IGNORE INTO lsh_bands (band, key, article_id) VALUES (?, ?, ?)",
-                    [(band, int(key), fp.article_id) for band, key in enumerate(fp.band_keys)],
-                )
+                add_bands(conn, fp.article_id, fp.band_keys)
+            compact(conn)
 
     def _leave_group(self, conn: sqlite3.Connection, article_id: str) -> None:
         """Take an article out of its group before its fingerprint changes.
@@ -944,14 +964,11 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
     def lsh_candidates(self, band_keys: Sequence[int], *, limit: int = 200) -> list[LshCandidate]:
         if not band_keys or limit <= 0:
             return []
-        # One equality probe per band on the (band, key) primary key.
-        probes = " UNION ".join(
-            "SELECT article_id FROM lsh_bands WHERE band = ? AND key = ?" for _ in band_keys
-        )
-        params: list[int] = []
-        for band, key in enumerate(band_keys):
-            params += [band, int(key)]
         with self._reading("finding near-duplicate candidates") as conn:
+            levels = live_levels(conn)
+            if not levels:
+                return []
+            probes, params = candidate_probes(levels, band_keys)
             rows = conn.execute(
                 f"""
                 SELECT f.article_id, f.signature, f.group_id
