@@ -149,3 +149,44 @@ def test_checker_finds_a_broken_reference_and_pending_analysis(
     conn.close()
     assert any("foreign_key_check" in p for p in integrity_problems(url))
     assert any("analyses still queued" in p for p in compare(reference, read_snapshot(url)))
+
+
+def test_every_unplaced_article_gets_its_story_on_the_next_run(tmp_path: Path) -> None:
+    """Runs whose clustering failed can leave more unplaced articles than the
+    store hands out at once: the next ingest places them all, not one page."""
+    from reliability.light_models import HashEmbedder, light_entities
+
+    from factories import make_article
+    from newsloom.cluster import Featurizer
+    from newsloom.features.terms import tokenize
+    from newsloom.pipeline import Pipeline
+
+    featurizer = Featurizer(
+        embed=HashEmbedder().embed,
+        entities=light_entities,
+        tokens=tokenize,
+        lead=lambda a: " ".join([a.title or "", *a.paragraphs[:2]]),
+    )
+    topics = ["Harbour crane collapse", "Library reopening", "Tram strike talks"]
+    articles = [
+        make_article(
+            f"{n:016x}",
+            title=f"{topics[n % 3]} update {n}",
+            paragraphs=[f"Report {n} on the {topics[n % 3].lower()} in Marrowby."],
+        )
+        for n in range(30)
+    ]
+    with open_store(f"sqlite:///{tmp_path / 'unplaced.db'}") as store:
+        store.put_articles(articles)  # stored with no story, as after failed clustering
+        page_size = 7
+        fetch = store.articles_without_story
+        store.articles_without_story = lambda limit=page_size: fetch(limit=limit)  # type: ignore[method-assign]
+        assert len(store.articles_without_story()) == page_size
+
+        report = Pipeline(store, featurizer=featurizer, analyse=False).ingest_pages([])
+
+        assert report.failures == []
+        assert fetch() == []
+        placed = store.stories_of([a.id for a in articles])
+        assert sorted(placed) == sorted(a.id for a in articles)
+        assert report.stories_started + report.stories_joined == len(articles)

@@ -156,7 +156,7 @@ class Pipeline:
 
         Articles are already stored when this runs; if clustering fails they
         stay stored, the failure is reported, and the next run places them
-        (``ingest_pages`` starts with ``articles_without_story``).
+        (``ingest_pages`` starts with ``place_unplaced``).
         """
         from newsloom.cluster import ClusterParams, cluster_stored
 
@@ -175,6 +175,26 @@ class Pipeline:
             else:
                 report.stories_joined += 1
             report.stories_merged += len(decision.merged)
+
+    def place_unplaced(self, report: IngestReport) -> None:
+        """Place every stored article that has no story yet, oldest stored first.
+
+        A killed run leaves at most its last batch unplaced, but runs whose
+        clustering failed can leave thousands; the store hands them out a page
+        at a time, and re-reading the input cannot place them (their pages are
+        "unchanged" by then), so this goes on until none is left.  It stops
+        early when clustering fails again: the next run retries.
+        """
+        tried: set[str] = set()
+        while True:
+            page = [a for a in self.store.articles_without_story() if a not in tried]
+            if not page:
+                return
+            tried.update(page)
+            failed_before = len(report.failures)
+            self.place_in_stories(page, report)
+            if len(report.failures) > failed_before:
+                return
 
     def _store_batch(self, batch: list[Article], report: IngestReport) -> None:
         # Articles and their duplicate records commit together (see dedup_batch).
@@ -233,7 +253,7 @@ class Pipeline:
         batch: list[Article] = []
         # Articles a crashed run stored but did not place come first.
         if self.stories:
-            self.place_in_stories(self.store.articles_without_story(), report)
+            self.place_unplaced(report)
         try:
             for item in extract_pages(pages, self.settings):
                 report.pages += 1
