@@ -5,7 +5,8 @@ run on any backend): every article with its content hash, duplicate record and
 story, the live stories, the analysis results and the analysis queue.
 ``compare`` lists every way a snapshot differs from the reference's;
 ``integrity_problems`` asks the database itself (SQLite: ``integrity_check``,
-``foreign_key_check`` and the full-text index's own check).  An empty list
+``foreign_key_check`` and the full-text index's own check; PostgreSQL:
+``amcheck``'s ``bt_index_check`` on every btree index).  An empty list
 means the check passed.
 """
 
@@ -238,6 +239,42 @@ def _sqlite_integrity(path: Path) -> list[str]:
     return problems
 
 
+_BTREE_INDEXES = """
+SELECT c.oid::regclass::text FROM pg_index AS i
+JOIN pg_class AS c ON c.oid = i.indexrelid
+JOIN pg_am AS am ON am.oid = c.relam
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE am.amname = 'btree' AND n.nspname = current_schema() AND i.indisvalid
+ORDER BY 1
+"""
+
+
+def _postgres_integrity(url: str) -> list[str]:
+    """``amcheck``'s ``bt_index_check`` (with the heap check) on every btree index.
+
+    Without the extension (not installed, or no right to create it) nothing
+    can be checked; that is reported as a problem rather than passed over.
+    """
+    import psycopg
+
+    conninfo = "postgresql://" + url.split("://", 1)[1]
+    problems: list[str] = []
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+        except psycopg.Error as exc:
+            return [f"amcheck is not available: {str(exc).strip()}"]
+        indexes = [row[0] for row in conn.execute(_BTREE_INDEXES)]
+        if not indexes:
+            return ["no btree index found to check"]
+        for index in indexes:
+            try:
+                conn.execute("SELECT bt_index_check(%s::regclass, true)", (index,))
+            except psycopg.Error as exc:
+                problems.append(f"bt_index_check({index}): {str(exc).strip()}")
+    return problems
+
+
 def integrity_problems(url: str) -> list[str]:
     """The database's own consistency checks on the store at ``url``."""
     path = sqlite_path(url)
@@ -245,7 +282,9 @@ def integrity_problems(url: str) -> list[str]:
         if not path.is_file():
             return [f"{path}: no database file"]
         return _sqlite_integrity(path)
-    raise StoreError(f"no integrity check for {url!r}: only SQLite stores are checked")
+    if url.split("://", 1)[0].lower().startswith("postgres"):
+        return _postgres_integrity(url)
+    raise StoreError(f"no integrity check for {url!r}: only SQLite and PostgreSQL stores")
 
 
 def read_snapshot(url: str, *, analysis: bool = True) -> Snapshot:

@@ -46,7 +46,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from newsloom.store import open_store  # noqa: E402
+from newsloom.store import SQLiteStore, open_store  # noqa: E402
 from reliability.checks import (  # noqa: E402
     Snapshot,
     compare,
@@ -191,7 +191,17 @@ class Harness:
         return not finished
 
 
-def _state_at_kill(store_url: str) -> tuple[Snapshot, int]:
+def _state_at_kill(store_url: str) -> tuple[Snapshot, int] | None:
+    """The store as the kill left it; None if its schema was not complete yet.
+
+    Opening a store migrates it, so a store killed before its migrations
+    finished is left alone: the resume, not the harness, must finish them.
+    """
+    path = sqlite_path(store_url)
+    if path is not None:
+        version = _count_sqlite(path, "PRAGMA user_version")
+        if version < SQLiteStore.latest_schema_version():
+            return None
     with open_store(store_url) as store:
         return snapshot(store, analysis=False), len(store.stories_to_analyse(limit=10**6))
 
@@ -216,9 +226,15 @@ def run_harness(
     harness = Harness(source, workdir, models)
     reference_url = f"sqlite:///{workdir / 'reference.db'}"
     target_url = store_url or f"sqlite:///{workdir / 'resumed.db'}"
-    with open_store(target_url) as store:
-        if store.count_articles():
-            raise RuntimeError(f"{target_url} is not empty: the harness needs a new store")
+    target_path = sqlite_path(target_url)
+    if target_path is not None:
+        # Left for the first run to create, so a kill can land in its migrations.
+        if target_path.exists():
+            raise RuntimeError(f"{target_path} exists: the harness needs a new store")
+    else:
+        with open_store(target_url) as store:
+            if store.count_articles():
+                raise RuntimeError(f"{target_url} is not empty: the harness needs a new store")
 
     reference_report, reference_seconds, startup = harness.run_timed(reference_url)
     with open_store(reference_url) as store:
@@ -235,18 +251,13 @@ def run_harness(
     for number in range(1, kills + 1):
         delay = rng.uniform(startup / 2, startup + 2 * work / max(kills, 1))
         killed = harness.kill_after(target_url, delay)
-        state, queued = _state_at_kill(target_url)
-        found = Round(
-            number=number,
-            delay=delay,
-            killed=killed,
-            articles=len(state.article_ids),
-            unplaced=len(set(state.content) - set(state.story_of)),
-            queued=queued,
-            problems=kill_time_problems(reference, state),
-        )
-        if sqlite_path(target_url) is not None:
-            found.problems += integrity_problems(target_url)
+        found = Round(number, delay, killed, articles=0, unplaced=0, queued=0)
+        at_kill = _state_at_kill(target_url)
+        if at_kill is not None:
+            state, found.queued = at_kill
+            found.articles = len(state.article_ids)
+            found.unplaced = len(set(state.content) - set(state.story_of))
+            found.problems = kill_time_problems(reference, state) + integrity_problems(target_url)
         rounds.append(found)
         log(
             f"round {number:>2}: kill at {delay:5.2f} s, {found.articles} articles stored,"

@@ -8,6 +8,7 @@ with a planted loss, a planted copy and a planted story change.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import sys
@@ -31,7 +32,7 @@ from reliability.crash import Outcome, run_harness  # noqa: E402
 
 from newsloom.store import open_store  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data"
+DATA = Path(os.environ.get("NEWSLOOM_SHARED", REPO.parent / "shared")) / "data"
 pytestmark = pytest.mark.skipif(
     not (DATA / "ecbplus").is_dir(), reason="shared data sets not found"
 )
@@ -142,7 +143,8 @@ def test_checker_finds_a_broken_reference_and_pending_analysis(
     with conn:
         # foreign_keys is off on this plain connection, so the orphan goes in.
         conn.execute(
-            "INSERT INTO lsh_bands (band, key, article_id) VALUES (0, 1, 'no-such-article')"
+            "INSERT INTO article_versions (article_id, version, content_sha256, stored_at, data)"
+            " VALUES ('no-such-article', 1, '', '2026-01-01', '{}')"
         )
         story = sorted(s for s, members in reference.stories.items() if len(members) > 1)[0]
         conn.execute("INSERT INTO pending_analysis (story_id) VALUES (?)", (story,))
