@@ -86,6 +86,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/extraction.py
 	$(BIN)/python bench/growth.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/load.py
 
 # A million generated and mutated inputs through every parser (fuzz/run.py);
 # findings land in fuzz/out/.  Fewer: make fuzz FUZZ_ARGS="--count 50000".

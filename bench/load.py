@@ -1,0 +1,738 @@
+"""The web app under load while an ingest writes into the same store, on SQLite and PostgreSQL.
+
+The store holds ``--articles`` articles (100,000 by default): the first pages
+of ``bench/growth.py``'s synthetic stream (re-dated, perturbed copies of the
+real articles in ``../shared/data``, cached model features), ingested through
+the real pipeline (``analyse=False``, as in the growth and web benches).  Each
+backend's store is built once and cached under ``bench/out/`` (a SQLite file,
+a ``pg_dump`` archive for PostgreSQL); a run works on a fresh copy of it, so
+the ingest's writes never leak into the next run.
+
+For each backend:
+
+- ``newsloom serve --store URL --port P`` runs as its own process on loopback.
+  The serve command has no workers option: it is one uvicorn process, with
+  FastAPI's thread pool (40 threads) running the sync handlers, each thread on
+  its own store connection.
+- A background ingest (this script in ``--ingest-worker`` mode: the real
+  ``Pipeline.ingest_pages`` over the next pages of the same stream, in runs of
+  100 pages, cached model features) writes into the same store during the
+  warm-up and the whole measurement, as fast as it can.
+- ``wrk`` drives 50 connections over a seeded mix of URLs: home pages
+  (``/``, ``/?page=2``), story pages of real stories (``/story/{id}``) and
+  searches for words from real story titles (``/search?q=...``).  All the
+  load comes from one address, so the search rate limit (``search_burst``,
+  ``search_per_minute``, ``newsloom.web.security.RateLimiter``) is raised for
+  the bench server through ``NEWSLOOM_SEARCH_BURST`` and
+  ``NEWSLOOM_SEARCH_PER_MINUTE`` (the limiter still runs on every search); a
+  429 answer would still be counted on its own line, apart from errors.
+
+Printed per backend, side by side: requests/s, p50/p99 latency, answers by
+status class, socket errors, "database is locked" (and PostgreSQL lock)
+events found in the server's and the ingest's logs, and the ingest's
+articles/s during the measurement, with the goal lines (0 errors, 0 lock
+errors, p99 ≤ 200 ms under ingest).  Logs go to ``bench/out/load_*.log``,
+figures to ``bench/out/load.json``.
+
+Usage: ``.venv/bin/python bench/load.py [--articles N] [--duration S]
+[--warmup S] [--connections C] [--backend sqlite|postgres|both] [--rebuild]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import itertools
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import growth  # noqa: E402  (the stream, cached features and ingest windows)
+import web  # noqa: E402  (server start/stop, wrk install, free ports)
+from common import REPO_ROOT, print_table  # noqa: E402  (eval/common.py, on the path via growth)
+
+# The throwaway-server helper of the PostgreSQL tests, imported where it lives.
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+from postgres.server import PostgresServer, ServerUnavailable, start_server  # noqa: E402
+
+OUT_DIR = growth.OUT_DIR
+ARTICLES = 100_000
+BUILD_WINDOW = 500  # pages per ingest run while building (as bench/web.py)
+INGEST_WINDOW = 100  # pages per background ingest run: progress every second or so
+SEED = 20240615
+GOAL_P99_MS = 200.0
+# Share of each page kind in the URL mix: readers mostly open stories.
+MIX = {"home": 2, "story": 6, "search": 2}
+URLS = 2_000
+# The bench client is one address: the limiter stays on but never refuses it.
+RATE_ENV = {"NEWSLOOM_SEARCH_BURST": "1000000000", "NEWSLOOM_SEARCH_PER_MINUTE": "1e12"}
+# The background ingest reads streams of its own (other seeds), dated after
+# the store's, each at least this long: as many copies per base article as in
+# a 100k store, and more pages than it ingests in five minutes.
+INGEST_STREAM = 100_000
+
+# The last exception line of a traceback chain (or a worker's one-line report)
+# that says a lock was not obtained.  A cause that the next line says was
+# re-raised as another exception is skipped, so one event counts once.
+_LOCK = re.compile(
+    r"database is locked|database table is locked|stayed locked|deadlock detected|"
+    r"lock timeout|could not obtain lock",
+    re.IGNORECASE,
+)
+_EXCEPTION_LINE = re.compile(r"^[\w.]+(?:Error|Exception|Busy|Locked)\b.*?:")
+_CHAINED = ("The above exception was the direct cause", "During handling of the above")
+
+
+def lock_events(text: str) -> int:
+    """Lock failures in a log: Python tracebacks (counted once per chain) and
+    PostgreSQL server log ERROR lines."""
+    lines = text.splitlines()
+    count = 0
+    for index, line in enumerate(lines):
+        if not _LOCK.search(line):
+            continue
+        if line.startswith("ERROR:") or " ERROR: " in line:  # PostgreSQL's own log
+            count += 1
+            continue
+        if not _EXCEPTION_LINE.match(line):
+            continue
+        following = "\n".join(lines[index + 1 : index + 3])
+        if not any(marker in following for marker in _CHAINED):
+            count += 1
+    return count
+
+
+# -- the stream and the stores -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Source:
+    """The growth stream and the featurizer over its cached model features."""
+
+    stream: growth.Stream
+    cached: growth.CachedFeaturizer
+
+
+def source(articles: int) -> Source:
+    """The growth stream of ``articles`` pages (the same pages as bench/web.py's store)."""
+    bases = growth.load_bases()
+    features = growth.base_features(bases)
+    stream = growth.build_stream(bases, articles, growth.SEED)
+    return Source(stream, growth.CachedFeaturizer(features, growth.SEED))
+
+
+def later_streams(src: Source, articles: int) -> Iterator[growth.Stream]:
+    """Streams that carry on after the store's: new seeds, dates after the last one.
+
+    Copies of the same base articles come again (a verbatim one is an exact
+    duplicate of a stored article, as wire copy is), on later days and under
+    other outlets, so they start and join new stories.
+    """
+    offset = src.stream.span_days
+    for round_ in itertools.count(1):
+        size = max(articles, INGEST_STREAM)
+        stream = growth.build_stream(src.stream.bases, size, growth.SEED + round_)
+        stream.published = stream.published + offset
+        offset += stream.span_days
+        yield stream
+
+
+def ingest_range(
+    url: str, src: Source, start: int, stop: int, window: int, label: str
+) -> tuple[int, int]:
+    """Ingest stream positions ``[start, stop)`` into ``url``, ``window`` pages per run.
+
+    Returns the articles stored and the live stories at the end.
+    """
+    from newsloom.settings import Settings
+    from newsloom.store import open_store
+
+    store = open_store(url)
+    pipeline = growth.TimedPipeline(store, Settings(), src.cached.featurizer())
+    stored = 0
+    began = time.perf_counter()
+    try:
+        for position in range(start, stop, window):
+            report, *_ = growth.ingest_window(
+                pipeline, src.stream.pages(position, min(stop, position + window)), None
+            )
+            stored += report.new
+            done = min(stop, position + window) - start
+            if done % (window * 20) == 0 or done == stop - start:
+                elapsed = time.perf_counter() - began
+                print(
+                    f"{label}: {done:>8,}/{stop - start:,} pages, stored {stored:,}, "
+                    f"{elapsed / 60:5.1f} min, "
+                    f"eta {elapsed / done * (stop - start - done) / 60:5.1f} min",
+                    file=sys.stderr,
+                )
+        stories = store.count_stories()
+    finally:
+        pipeline.close()
+        store.close()
+    return stored, stories
+
+
+def sqlite_cache(articles: int) -> Path:
+    return OUT_DIR / f"load_{articles}.db"
+
+
+def postgres_cache(articles: int) -> Path:
+    return OUT_DIR / f"load_{articles}.pgdump"
+
+
+def write_info(path: Path, info: dict[str, Any]) -> None:
+    path.with_suffix(".json").write_text(json.dumps(info, indent=1))
+
+
+def read_info(path: Path) -> dict[str, Any] | None:
+    """A cached store's description, if the store is complete."""
+    meta = path.with_suffix(".json")
+    if path.is_file() and meta.is_file():
+        info = dict(json.loads(meta.read_text()))
+        return info
+    return None
+
+
+def build_sqlite(articles: int, src: Source, rebuild: bool) -> dict[str, Any]:
+    """The cached SQLite store of ``articles`` pages, built by ``growth.feed`` when missing."""
+    path = sqlite_cache(articles)
+    info = None if rebuild else read_info(path)
+    if info is not None:
+        return info | {"reused": True}
+    print(f"sqlite: building {articles:,} articles at {path} ...", file=sys.stderr)
+    began = time.perf_counter()
+    partial = path.with_name(path.name + ".partial")
+    for stale in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        stale.unlink(missing_ok=True)
+    ingested = growth.feed(
+        partial, src.stream, src.cached.featurizer(), stop=articles, window=BUILD_WINDOW, marks=()
+    )
+    web.checkpoint(partial)  # one self-contained file, copied per run
+    path.unlink(missing_ok=True)
+    partial.rename(path)
+    info = {
+        "articles": ingested.stored,
+        "stories": ingested.stories,
+        "build_seconds": round(time.perf_counter() - began, 1),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_info(path, info)
+    return info | {"reused": False}
+
+
+def build_postgres(
+    articles: int, src: Source, server: PostgresServer, rebuild: bool
+) -> dict[str, Any]:
+    """The cached PostgreSQL store (a ``pg_dump`` archive), built by the pipeline when missing."""
+    path = postgres_cache(articles)
+    info = None if rebuild else read_info(path)
+    if info is not None:
+        return info | {"reused": True}
+    print(f"postgres: building {articles:,} articles, dumped to {path} ...", file=sys.stderr)
+    began = time.perf_counter()
+    name = server.create_database(f"build_{articles}")
+    try:
+        stored, stories = ingest_range(
+            server.url(name), src, 0, articles, BUILD_WINDOW, "postgres build"
+        )
+        partial = path.with_name(path.name + ".partial")
+        dump = subprocess.run(
+            [
+                str(server.bin_dir / "pg_dump"),
+                "-Fc",
+                "-Z",
+                "1",
+                "-f",
+                str(partial),
+                server.url(name),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if dump.returncode != 0:
+            raise RuntimeError(f"pg_dump failed: {dump.stderr.strip()}")
+        partial.rename(path)
+    finally:
+        server.drop_database(name)
+    info = {
+        "articles": stored,
+        "stories": stories,
+        "build_seconds": round(time.perf_counter() - began, 1),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_info(path, info)
+    return info | {"reused": False}
+
+
+def restore_postgres(server: PostgresServer, articles: int) -> str:
+    """A fresh database from the cached archive; its URL."""
+    name = server.create_database("load_run")
+    done = subprocess.run(
+        [
+            str(server.bin_dir / "pg_restore"), "--no-owner", "-j", "2", "-d", server.url(name),
+            str(postgres_cache(articles)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"pg_restore failed: {done.stderr.strip()[-2000:]}")
+    # Fresh planner statistics, as a long-running database would have.
+    import psycopg
+
+    with psycopg.connect(server.url(name), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+    return server.url(name)
+
+
+# -- the URL mix -----------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z]{5,}")
+
+
+def url_mix(url: str, count: int = URLS) -> tuple[list[str], dict[str, int]]:
+    """A seeded list of home, story and search addresses over real stories and title words."""
+    from urllib.parse import quote
+
+    from newsloom.store import open_store
+
+    store = open_store(url)
+    try:
+        stories = []
+        for offset in range(0, 1_000, 100):
+            stories += store.iter_stories(limit=100, offset=offset)
+    finally:
+        store.close()
+    if not stories:
+        raise RuntimeError(f"{url}: the store has no stories to request")
+    words = collections.Counter(w for s in stories for w in set(_WORD.findall(s.title.lower())))
+    terms = [w for w, _ in words.most_common(200)]
+    # Two-word searches too: FTS with AND does more work than one term.
+    rng = random.Random(SEED)
+    terms += [f"{a} {b}" for a, b in (rng.sample(terms, 2) for _ in range(100))]
+    kinds = [k for k, weight in MIX.items() for _ in range(weight)]
+    paths, counts = [], collections.Counter[str]()
+    for _ in range(count):
+        kind = rng.choice(kinds)
+        counts[kind] += 1
+        if kind == "home":
+            paths.append(rng.choice(["/", "/", "/", "/?page=2"]))
+        elif kind == "story":
+            paths.append(f"/story/{rng.choice(stories).id}")
+        else:
+            paths.append(f"/search?q={quote(rng.choice(terms))}")
+    return paths, dict(counts)
+
+
+# -- wrk -------------------------------------------------------------------------------------
+
+# Rotates over the URL list (file named by the first script argument), counts
+# answers by status in each thread, and prints the merged summary as one JSON line.
+WRK_LUA = r"""
+local paths = {}
+local i = 0
+local threads = {}
+statuses = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  i = math.random(#paths)
+end
+function request()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+function response(status, headers, body)
+  local key = tostring(status)
+  statuses[key] = (statuses[key] or 0) + 1
+end
+function done(summary, latency, requests)
+  local merged = {}
+  for _, thread in ipairs(threads) do
+    for k, v in pairs(thread:get("statuses")) do merged[k] = (merged[k] or 0) + v end
+  end
+  local parts = {}
+  for k, v in pairs(merged) do parts[#parts + 1] = string.format('"%s": %d', k, v) end
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "bytes": %d, "p50_us": %d, "p90_us": %d,' ..
+    ' "p99_us": %d, "max_us": %d, "connect": %d, "read": %d, "write": %d,' ..
+    ' "status_errors": %d, "timeout": %d, "statuses": {%s}}\n',
+    summary.requests, summary.duration, summary.bytes, latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout, table.concat(parts, ", ")))
+end
+"""
+
+
+def run_wrk(
+    base: str, paths: Sequence[str], seconds: float, connections: int, workdir: Path
+) -> dict[str, Any]:
+    script = workdir / "mix.lua"
+    script.write_text(WRK_LUA)
+    urls = workdir / "paths.txt"
+    urls.write_text("\n".join(paths) + "\n")
+    # Two threads: the machine has two cores, shared with the server and the ingest.
+    argv = [
+        "wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+        "-s", str(script), base, "--", str(urls),
+    ]  # fmt: skip
+    done = subprocess.run(argv, check=True, capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("WRKJSON "):
+            return dict(json.loads(line.removeprefix("WRKJSON ")))
+    raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
+
+
+# -- the background ingest -------------------------------------------------------------------
+
+
+def ingest_worker(url: str, articles: int) -> None:
+    """``--ingest-worker``: ingest the streams after the store's until SIGTERM, a line per run.
+
+    Each line, ``PROGRESS {"t": wall time, "stored": articles so far}``, lets
+    the parent compute articles/s over exactly its measurement.  A run that
+    fails with a store error (a lock not obtained, say) is reported on one
+    line and the next run goes on, as a periodic crawl would.
+    """
+    from newsloom.errors import NewsloomError
+    from newsloom.settings import Settings
+    from newsloom.store import open_store
+
+    src = source(articles)
+    store = open_store(url)
+    pipeline = growth.TimedPipeline(store, Settings(), src.cached.featurizer())
+    stopping = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    stored = 0
+    print(f"PROGRESS {json.dumps({'t': time.time(), 'stored': 0})}", flush=True)
+    try:
+        for stream in later_streams(src, articles):
+            for position in range(0, len(stream), INGEST_WINDOW):
+                if stopping:
+                    return
+                pages = stream.pages(position, position + INGEST_WINDOW)
+                try:
+                    report, *_ = growth.ingest_window(pipeline, pages, None)
+                except NewsloomError as exc:
+                    print(f"{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                    continue
+                stored += report.new
+                print(f"PROGRESS {json.dumps({'t': time.time(), 'stored': stored})}", flush=True)
+    finally:
+        pipeline.close()
+        store.close()
+
+
+def ingest_rate(log: Path, start: float, end: float) -> tuple[float, int]:
+    """Articles/s (and articles) between the first and the last progress line in [start, end]."""
+    points = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("PROGRESS "):
+            data = json.loads(line.removeprefix("PROGRESS "))
+            points.append((float(data["t"]), int(data["stored"])))
+    inside = [p for p in points if start <= p[0] <= end]
+    if len(inside) < 2:
+        return 0.0, 0
+    (t0, n0), (t1, n1) = inside[0], inside[-1]
+    return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0, n1 - n0
+
+
+@contextlib.contextmanager
+def background_ingest(url: str, articles: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    argv = [
+        sys.executable, str(Path(__file__).resolve()), "--ingest-worker", url,
+        "--articles", str(articles),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            # Running once its first run has stored something (stream and features loaded).
+            deadline = time.monotonic() + 300
+            while log.read_text(errors="replace").count("PROGRESS ") < 2:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the ingest exited with {process.returncode}: see {log}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the ingest stored nothing within 300 s: see {log}")
+                time.sleep(0.5)
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=120)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+# -- one backend -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Result:
+    backend: str
+    store: str
+    articles: int
+    stories: int
+    requests: int = 0
+    seconds: float = 0.0
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p90_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    statuses: dict[str, int] = field(default_factory=dict)
+    socket_errors: int = 0
+    server_locks: int = 0
+    ingest_locks: int = 0
+    ingest_failed_runs: int = 0
+    ingest_rate: float = 0.0
+    ingested: int = 0
+    ingest_alive: bool = True
+    server_errors_logged: int = 0
+    load_before: float = 0.0
+    load_after: float = 0.0
+
+    def count(self, low: int, high: int) -> int:
+        return sum(n for code, n in self.statuses.items() if low <= int(code) < high)
+
+    @property
+    def errors(self) -> int:
+        """Socket errors and every non-2xx answer except 429 (counted apart)."""
+        refused = self.statuses.get("429", 0)
+        return self.socket_errors + self.requests - self.count(200, 300) - refused
+
+    @property
+    def locks(self) -> int:
+        return self.server_locks + self.ingest_locks
+
+
+def measure(
+    backend: str,
+    url: str,
+    info: dict[str, Any],
+    articles: int,
+    args: argparse.Namespace,
+    extra_log: Path | None = None,
+) -> Result:
+    result = Result(backend, url, info["articles"], info["stories"])
+    paths, counts = url_mix(url)
+    print(f"{backend}: URL mix {counts}", file=sys.stderr)
+    port = web.free_port()
+    base = f"http://127.0.0.1:{port}"
+    serve_log = OUT_DIR / f"load_{backend}_serve.log"
+    ingest_log = OUT_DIR / f"load_{backend}_ingest.log"
+    argv = [str(web.BIN / "newsloom"), "serve", "--store", url, "--port", str(port)]
+    env = os.environ | RATE_ENV
+    with server_process(argv, base + "/stories.json", serve_log, env):
+        sample = paths[:: max(1, len(paths) // 40)]
+        web.check_pages(base, sample, backend)
+        with (
+            background_ingest(url, articles, ingest_log) as ingest,
+            tempfile.TemporaryDirectory(prefix="newsloom-load-") as folder,
+        ):
+            workdir = Path(folder)
+            if args.warmup > 0:
+                run_wrk(base, paths, args.warmup, args.connections, workdir)
+            result.load_before = os.getloadavg()[0]
+            began = time.time()
+            raw = run_wrk(base, paths, args.duration, args.connections, workdir)
+            ended = time.time()
+            result.load_after = os.getloadavg()[0]
+            result.ingest_alive = ingest.poll() is None
+        result.ingest_rate, result.ingested = ingest_rate(ingest_log, began, ended)
+    result.requests = int(raw["requests"])
+    result.seconds = raw["duration_us"] / 1e6
+    result.rps = result.requests / result.seconds if result.seconds else 0.0
+    for key in ("p50", "p90", "p99", "max"):
+        setattr(result, f"{key}_ms", raw[f"{key}_us"] / 1000)
+    result.statuses = {str(k): int(v) for k, v in raw["statuses"].items()}
+    result.socket_errors = sum(int(raw[k]) for k in ("connect", "read", "write", "timeout"))
+    serve_text = serve_log.read_text(errors="replace")
+    ingest_text = ingest_log.read_text(errors="replace")
+    result.server_locks = lock_events(serve_text)
+    if extra_log is not None and extra_log.is_file():
+        result.server_locks += lock_events(extra_log.read_text(errors="replace"))
+    result.ingest_locks = lock_events(ingest_text)
+    result.ingest_failed_runs = sum(
+        1 for line in ingest_text.splitlines() if _EXCEPTION_LINE.match(line)
+    )
+    result.server_errors_logged = serve_text.count("error serving ")
+    return result
+
+
+@contextlib.contextmanager
+def server_process(
+    argv: list[str], ready_url: str, log: Path, env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``newsloom serve`` until the block ends (``web.server`` without the environment)."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            web.wait_ready(ready_url, process, timeout=180.0)
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def run_sqlite(args: argparse.Namespace, src: Source) -> Result:
+    info = build_sqlite(args.articles, src, args.rebuild)
+    work = OUT_DIR / "load_run.db"
+    for stale in (work, Path(f"{work}-wal"), Path(f"{work}-shm")):
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(sqlite_cache(args.articles), work)
+    try:
+        return measure("sqlite", f"sqlite:///{work}", info, args.articles, args)
+    finally:
+        for stale in (work, Path(f"{work}-wal"), Path(f"{work}-shm")):
+            stale.unlink(missing_ok=True)
+
+
+def run_postgres(args: argparse.Namespace, src: Source) -> Result:
+    server = start_server()
+    try:
+        info = build_postgres(args.articles, src, server, args.rebuild)
+        url = restore_postgres(server, args.articles)
+        return measure(
+            "postgres", url, info, args.articles, args, extra_log=server.root / "server.log"
+        )
+    finally:
+        log = server.root / "server.log"
+        if log.is_file():
+            shutil.copyfile(log, OUT_DIR / "load_postgres_server.log")
+        server.stop()
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def report(results: list[Result], args: argparse.Namespace) -> None:
+    headers = ["", *(r.backend for r in results)]
+
+    def row(label: str, fmt: Any) -> list[str]:
+        return [label, *(fmt(r) for r in results)]
+
+    rows = [
+        row("store", lambda r: f"{r.articles:,} articles, {r.stories:,} stories"),
+        row("requests/s", lambda r: f"{r.rps:.1f}"),
+        row("requests", lambda r: f"{r.requests:,} in {r.seconds:.0f} s"),
+        row("p50 ms", lambda r: f"{r.p50_ms:.1f}"),
+        row("p90 ms", lambda r: f"{r.p90_ms:.1f}"),
+        row("p99 ms", lambda r: f"{r.p99_ms:.1f}"),
+        row("max ms", lambda r: f"{r.max_ms:.0f}"),
+        row("2xx", lambda r: f"{r.count(200, 300):,}"),
+        row("429 (rate limit, not errors)", lambda r: str(r.statuses.get("429", 0))),
+        row("4xx other", lambda r: str(r.count(400, 500) - r.statuses.get("429", 0))),
+        row("5xx", lambda r: str(r.count(500, 600))),
+        row("socket errors (connect/read/write/timeout)", lambda r: str(r.socket_errors)),
+        row("lock events: server", lambda r: str(r.server_locks)),
+        row("lock events: ingest", lambda r: str(r.ingest_locks)),
+        row("ingest runs failed", lambda r: str(r.ingest_failed_runs)),
+        row(
+            "ingest articles/s meanwhile", lambda r: f"{r.ingest_rate:.1f} ({r.ingested:,} stored)"
+        ),
+        row("ingest running at the end", lambda r: "yes" if r.ingest_alive else "NO"),
+        row("load average before → after", lambda r: f"{r.load_before:.2f} → {r.load_after:.2f}"),
+    ]
+    print_table(headers, rows)
+    for r in results:
+        goals = [
+            ("0 errors", r.errors == 0, f"{r.errors}"),
+            ("0 lock errors", r.locks == 0, f"{r.locks}"),
+            (
+                f"p99 ≤ {GOAL_P99_MS:.0f} ms under ingest",
+                r.p99_ms <= GOAL_P99_MS,
+                f"{r.p99_ms:.1f} ms",
+            ),
+            ("ingest kept running", r.ingest_alive and r.ingested > 0, f"{r.ingested:,} articles"),
+        ]
+        for name, met, value in goals:
+            print(f"{r.backend}: goal {name}: {value}: {'met' if met else 'NOT MET'}")
+    print()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--articles", type=int, default=ARTICLES, help="articles in the store")
+    parser.add_argument("--duration", type=float, default=300.0, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=10.0, help="unmeasured seconds first")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--rebuild", action="store_true", help="build the cached stores again")
+    parser.add_argument("--ingest-worker", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.ingest_worker:
+        ingest_worker(args.ingest_worker, args.articles)
+        return
+
+    if not web.have_wrk():
+        sys.exit("bench/load.py needs wrk: apt-get install -y wrk")
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    began = datetime.now(UTC)
+    src = source(args.articles)
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    results: list[Result] = []
+    for backend in backends:
+        try:
+            results.append((run_sqlite if backend == "sqlite" else run_postgres)(args, src))
+        except ServerUnavailable as exc:
+            print(f"postgres: skipped, no server: {exc}", file=sys.stderr)
+    print(
+        f"Load: wrk, {args.connections} connections, {args.warmup:.0f} s warm-up then "
+        f"{args.duration:.0f} s per backend over {URLS:,} seeded URLs (home {MIX['home']}, "
+        f"story {MIX['story']}, search {MIX['search']} in 10), while an ingest writes; "
+        f"newsloom serve as one uvicorn process; search rate limit raised for the bench "
+        f"client; commit {web.commit()}, {began:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs "
+        f"shared with other jobs."
+    )
+    print()
+    if results:
+        report(results, args)
+    (OUT_DIR / "load.json").write_text(
+        json.dumps(
+            {
+                "started": began.isoformat(),
+                "commit": web.commit(),
+                "args": {k: v for k, v in vars(args).items() if k not in ("ingest_worker",)},
+                "results": [asdict(r) | {"errors": r.errors, "locks": r.locks} for r in results],
+            },
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
