@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import REPO, seed_path
+from newsloom.settings import Settings
 from newsloom.store import open_store
 from newsloom.web import create_app
 from web_helpers import BRIDGE_TEXT, PAYLOAD_FLAG, build_store
@@ -89,13 +90,14 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 class Server:
     """uvicorn serving one store on a free loopback port, in a daemon thread."""
 
-    def __init__(self, store_url: str) -> None:
+    def __init__(self, store_url: str, settings: Settings | None = None) -> None:
         import uvicorn
 
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.bind(("127.0.0.1", 0))
         self.base = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        config = uvicorn.Config(create_app(store_url), log_level="warning", access_log=False)
+        app = create_app(store_url, settings)
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
