@@ -10,15 +10,15 @@ nothing about the reader.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import Any
+
+import psycopg
 
 from newsloom.store.sqlite_analysis import _passage, _side
 from newsloom.types import Conflict, Provenance, StorySummary
-
-if TYPE_CHECKING:
-    from newsloom.store.postgres import PostgresStore
 
 __all__ = ["PostgresAnalysisMixin"]
 
@@ -26,7 +26,12 @@ __all__ = ["PostgresAnalysisMixin"]
 class PostgresAnalysisMixin:
     """Provenance, conflicts, summaries and view counts for ``PostgresStore``."""
 
-    def stories_to_analyse(self: PostgresStore, limit: int = 100) -> list[str]:  # type: ignore[misc]
+    # Provided by PostgresStore.
+    _where: str
+    _reading: Callable[[str], AbstractContextManager[psycopg.Connection[Any]]]
+    _transaction: Callable[..., AbstractContextManager[psycopg.Connection[Any]]]
+
+    def stories_to_analyse(self, limit: int = 100) -> list[str]:
         """Live stories whose articles changed since their last analysis."""
         with self._reading("finding stories to analyse") as conn:
             return [
@@ -39,8 +44,8 @@ class PostgresAnalysisMixin:
                 )
             ]
 
-    def put_story_analysis(  # type: ignore[misc]
-        self: PostgresStore,
+    def put_story_analysis(
+        self,
         story_id: str,
         provenance: Sequence[Provenance],
         conflicts: Sequence[Conflict],
@@ -121,7 +126,7 @@ class PostgresAnalysisMixin:
             )
             conn.execute("DELETE FROM pending_analysis WHERE story_id = %s", (story_id,))
 
-    def story_provenance(self: PostgresStore, story_id: str) -> list[Provenance]:  # type: ignore[misc]
+    def story_provenance(self, story_id: str) -> list[Provenance]:
         with self._reading("reading provenance") as conn:
             rows = conn.execute(
                 "SELECT derived_id, source_id, relation, score, attributed, directed, data"
@@ -142,7 +147,7 @@ class PostgresAnalysisMixin:
             for row in rows
         ]
 
-    def story_conflicts(self: PostgresStore, story_id: str) -> list[Conflict]:  # type: ignore[misc]
+    def story_conflicts(self, story_id: str) -> list[Conflict]:
         with self._reading("reading conflicts") as conn:
             rows = conn.execute(
                 "SELECT data FROM conflicts WHERE story_id = %s ORDER BY seq", (story_id,)
@@ -159,7 +164,7 @@ class PostgresAnalysisMixin:
             for (data,) in rows
         ]
 
-    def story_summary(self: PostgresStore, story_id: str) -> StorySummary | None:  # type: ignore[misc]
+    def story_summary(self, story_id: str) -> StorySummary | None:
         """The story's cited summary from its last analysis, or None."""
         with self._reading("reading a story summary") as conn:
             row = conn.execute(
@@ -167,7 +172,7 @@ class PostgresAnalysisMixin:
             ).fetchone()
         return StorySummary.from_dict(row[0]) if row else None
 
-    def story_analysed_at(self: PostgresStore, story_id: str) -> datetime | None:  # type: ignore[misc]
+    def story_analysed_at(self, story_id: str) -> datetime | None:
         """When the story was last analysed, or None if it never was."""
         with self._reading("reading a story analysis") as conn:
             row = conn.execute(
@@ -177,9 +182,7 @@ class PostgresAnalysisMixin:
 
     # -- page views --------------------------------------------------------
 
-    def count_view(  # type: ignore[misc]
-        self: PostgresStore, kind: str, item_id: str, *, day: date | None = None
-    ) -> None:
+    def count_view(self, kind: str, item_id: str, *, day: date | None = None) -> None:
         """Add one view of a page (``kind`` is e.g. ``article`` or ``story``)."""
         when = (day or datetime.now(UTC).date()).isoformat()
         with self._transaction("counting a view") as conn:
@@ -189,7 +192,7 @@ class PostgresAnalysisMixin:
                 (kind, item_id, when),
             )
 
-    def views(self: PostgresStore, kind: str, item_id: str) -> int:  # type: ignore[misc]
+    def views(self, kind: str, item_id: str) -> int:
         """All views a page ever had."""
         with self._reading("reading view counts") as conn:
             row = conn.execute(

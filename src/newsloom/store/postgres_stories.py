@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -384,7 +384,12 @@ class PostgresStoryIndex:
 class PostgresStoryMixin:
     """Story reads and maintenance for ``PostgresStore``."""
 
-    def story_index(self: PostgresStore) -> PostgresStoryIndex:  # type: ignore[misc]
+    # Provided by PostgresStore.
+    _where: str
+    _reading: Callable[[str], AbstractContextManager[psycopg.Connection[Any]]]
+    _transaction: Callable[..., AbstractContextManager[psycopg.Connection[Any]]]
+
+    def story_index(self) -> PostgresStoryIndex:
         return PostgresStoryIndex(self)
 
     @staticmethod
@@ -425,7 +430,7 @@ class PostgresStoryMixin:
             merged_from=merged,
         )
 
-    def get_story(self: PostgresStore, story_id: str) -> Story | None:  # type: ignore[misc]
+    def get_story(self, story_id: str) -> Story | None:
         """A story by id (or unique prefix); a merged-away id leads to its survivor."""
         if not isinstance(story_id, str) or "\x00" in story_id:
             return None
@@ -443,8 +448,8 @@ class PostgresStoryMixin:
             ).fetchone()
             return self._story(conn, row) if row else None
 
-    def iter_stories(  # type: ignore[misc]
-        self: PostgresStore, *, since: datetime | None = None, limit: int = 50, offset: int = 0
+    def iter_stories(
+        self, *, since: datetime | None = None, limit: int = 50, offset: int = 0
     ) -> list[Story]:
         """Live stories, most recently updated first."""
         with self._reading("listing stories") as conn:
@@ -456,12 +461,12 @@ class PostgresStoryMixin:
             ).fetchall()
             return [self._story(conn, row) for row in rows]
 
-    def count_stories(self: PostgresStore) -> int:  # type: ignore[misc]
+    def count_stories(self) -> int:
         with self._reading("counting stories") as conn:
             row = conn.execute("SELECT COUNT(*) FROM stories WHERE merged_into IS NULL").fetchone()
             return int(row[0])
 
-    def story_members(self: PostgresStore, story_id: str) -> list[StoryMember]:  # type: ignore[misc]
+    def story_members(self, story_id: str) -> list[StoryMember]:
         with self._reading("reading story members") as conn:
             rows = conn.execute(
                 "SELECT article_id, story_id, decided_at, reasons FROM story_members"
@@ -470,7 +475,7 @@ class PostgresStoryMixin:
             ).fetchall()
         return [StoryMember(r[0], r[1], _time(r[2]), json.loads(r[3])) for r in rows]
 
-    def stories_of(self: PostgresStore, article_ids: Sequence[str]) -> dict[str, str]:  # type: ignore[misc]
+    def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Article id → story id, for the ids that have a story."""
         if not article_ids:
             return {}
@@ -481,7 +486,7 @@ class PostgresStoryMixin:
             ).fetchall()
         return dict(rows)
 
-    def articles_without_story(self: PostgresStore, limit: int = 1000) -> list[str]:  # type: ignore[misc]
+    def articles_without_story(self, limit: int = 1000) -> list[str]:
         """Stored articles no story has claimed yet, oldest stored first."""
         with self._reading("finding unclustered articles") as conn:
             return [
@@ -493,7 +498,7 @@ class PostgresStoryMixin:
                 )
             ]
 
-    def clear_stories(self: PostgresStore) -> None:  # type: ignore[misc]
+    def clear_stories(self) -> None:
         """Forget every story, for a rebuild from scratch."""
         from newsloom.store.postgres import STORIES_LOCK
 
