@@ -22,13 +22,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.error import HTTPError
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from urllib.request import Request, urlopen
 
 import pytest
 from test_browser import Server, _need_browser, csp_reports, driver  # noqa: F401 (fixtures)
 from xss_payloads import FLAG, PAYLOADS, PWNED, Payload, payloads
-from xss_store import XssStore, build_xss_store
+from xss_store import T0, XssStore, build_xss_store
 
 from newsloom.settings import Settings
 from newsloom.store import open_store
@@ -190,34 +190,45 @@ def _head(url: str) -> tuple[int, str]:
 
 
 def check_page(browser, site: Site, path: str, seen: Seen, status: int = 200) -> None:
-    from selenium.common.exceptions import NoAlertPresentException
-
+    """Load ``path`` from the app and check it; its CSP must forbid inline script."""
     url = site.base + path
     code, policy = _head(url)
     assert code == status, (path, code)
     assert policy and csp_allows_inline_script(policy) == [], (path, policy)
     browser.get(url)
+    _check_loaded(browser, site, path, seen, own_sheet=site.base + "/static/style.css")
+
+
+def _check_loaded(browser, site: Site, label: str, seen: Seen, own_sheet: str | None) -> None:
+    """The loaded page ran nothing and holds nothing that could run or load."""
+    from selenium.common.exceptions import NoAlertPresentException
+
     try:
         alert = browser.switch_to.alert
         text = alert.text
         alert.dismiss()
-        pytest.fail(f"{path}: an alert opened: {text!r}")
+        pytest.fail(f"{label}: an alert opened: {text!r}")
     except NoAlertPresentException:
         pass
     probe = browser.execute_script(PROBE, FLAG)
-    assert probe["flag"] is None, (path, probe["flag"])
-    assert probe["title"] != PWNED, path
-    assert probe["scripts"] == 0, path
-    assert probe["handlers"] == [], (path, probe["handlers"])
-    assert probe["loaders"] == [], (path, probe["loaders"])
+    assert probe["flag"] is None, (label, probe["flag"])
+    assert probe["title"] != PWNED, label
+    assert probe["scripts"] == 0, label
+    assert probe["handlers"] == [], (label, probe["handlers"])
+    assert probe["loaders"] == [], (label, probe["loaders"])
     for href in probe["hrefs"]:
-        assert href.startswith(("/", "http://", "https://")), (path, href)
-        assert not href.startswith(site.flags.base), (path, href)
-    assert all(
-        sheet is None or sheet == site.base + "/static/style.css" for sheet in probe["stylesheets"]
-    ), (path, probe["stylesheets"])
-    assert csp_reports(browser) == [], path  # escaping left the policy nothing to block
-    assert site.flags.hits == [], (path, site.flags.hits)
+        # Absolute http(s) links and relative ones (the static export's); no
+        # other scheme, however spelled (urlsplit drops tabs and newlines as
+        # browsers do).
+        scheme = urlsplit(href.strip()).scheme.lower()
+        assert scheme in ("", "http", "https"), (label, href)
+        assert not href.startswith(site.flags.base), (label, href)
+    assert all(sheet in (None, own_sheet) for sheet in probe["stylesheets"]), (
+        label,
+        probe["stylesheets"],
+    )
+    assert csp_reports(browser) == [], label  # escaping left the policy nothing to block
+    assert site.flags.hits == [], (label, site.flags.hits)
     seen.add(probe["fields"])
 
 
@@ -328,25 +339,28 @@ def test_no_payload_runs_on_any_page(driver, site: Site) -> None:  # noqa: F811
     assert base == site.base
 
 
+TEXT_KINDS = {
+    "title": ("h1",),
+    "byline": ("authors",),
+    "text": ("text",),
+    "site name": ("site",),
+    "summary": ("summary",),
+}
+
+
+def _missing(site: Site, seen: Seen, kinds: dict[str, tuple[str, ...]]) -> dict[str, list[int]]:
+    """Per field kind, the payloads never shown whole (as text) in it."""
+    out = {}
+    for kind, names in kinds.items():
+        shown = seen.joined(*names)
+        expect = as_byline if kind == "byline" else norm
+        out[kind] = [p.n for p in site.corpus if expect(p.text) not in shown]
+    return {kind: numbers for kind, numbers in out.items() if numbers}
+
+
 def _check_coverage(site: Site, seen: Seen) -> None:
     """Each payload was shown, as text, in each kind of field."""
-    kinds = {
-        "title": seen.joined("h1"),
-        "byline": seen.joined("authors"),
-        "text": seen.joined("text"),
-        "site name": seen.joined("site"),
-        "search hit": seen.joined("hits"),
-        "summary": seen.joined("summary"),
-    }
-    missing = {
-        kind: [
-            p.n
-            for p in site.corpus
-            if (as_byline(p.text) if kind == "byline" else norm(p.text)) not in text
-        ]
-        for kind, text in kinds.items()
-    }
-    assert {kind: n for kind, n in missing.items() if n} == {}
+    assert _missing(site, seen, {**TEXT_KINDS, "search hit": ("hits",)}) == {}
     # Stories are named by their group page's title as the extractor read it
     # (it may trim a title's edges); every stored title is shown whole, and
     # together they name every payload.
@@ -376,3 +390,59 @@ def _check_coverage(site: Site, seen: Seen) -> None:
     assert len(linked) > 20 and len(refused) > 20, (len(linked), len(refused))
     holding = {p.n for p in site.corpus for u in urls if p.marker in u or norm(p.text) in norm(u)}
     assert [p.n for p in site.corpus if p.n not in holding] == []
+
+
+def test_no_payload_runs_in_the_static_html_export(driver, site: Site, tmp_path) -> None:  # noqa: F811
+    """``newsloom export --format html`` read from file://: no server sends a CSP
+    there, so escaping is the only defence."""
+    from newsloom.export import export
+
+    with open_store(site.store.url) as store:
+        export(store, tmp_path / "html", "html")
+    pages = sorted((tmp_path / "html").rglob("*.html"))
+    assert len(pages) > len(site.store.article_ids)
+    seen = Seen()
+    sheet = (tmp_path / "html" / "static" / "style.css").as_uri()
+    for page in pages:
+        driver.get(page.as_uri())
+        _check_loaded(driver, site, str(page.relative_to(tmp_path)), seen, own_sheet=sheet)
+    assert _missing(site, seen, TEXT_KINDS) == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="formats.article_markdown writes 'Original: <URL>' unescaped: a stored http(s) "
+    "URL holding '>' ends the autolink and the rest is raw HTML (src/newsloom/formats.py)",
+)
+def test_no_payload_runs_in_markdown_exports(driver, site: Site, tmp_path) -> None:  # noqa: F811
+    """The Markdown export and the daily digest, rendered the way many viewers do
+    (raw HTML passed through), so only the Markdown escaping stands between a
+    payload and the page.  Every page is checked before failing, to name them all."""
+    from markdown_it import MarkdownIt
+
+    from newsloom.digest import daily_digest
+    from newsloom.export import export
+
+    with open_store(site.store.url) as store:
+        export(store, tmp_path / "md", "markdown")
+        (tmp_path / "md" / "digest.md").write_text(daily_digest(store, T0.date()), "utf-8")
+    render = MarkdownIt("commonmark", {"html": True}).render
+    sources = sorted((tmp_path / "md").rglob("*.md"))
+    assert len(sources) > len(site.store.article_ids)
+    shown, failed = [], {}
+    for source in sources:
+        page = source.with_suffix(".md.html")
+        page.write_text(render(source.read_text("utf-8")), "utf-8")
+        site.flags.hits.clear()  # each page answers for its own beacons
+        driver.get(page.as_uri())
+        try:
+            _check_loaded(driver, site, source.name, Seen(), own_sheet=None)
+        except AssertionError as error:
+            failed[str(source.relative_to(tmp_path))] = str(error).splitlines()[0][:160]
+        shown.append(driver.execute_script("return document.body.textContent"))
+    text = norm(" ".join(shown))
+    assert [p.n for p in site.corpus if p.marker not in text] == []
+    # Escaped, not dropped: most payloads read back exactly as written.
+    whole = [p.n for p in site.corpus if norm(p.text) in text]
+    assert len(whole) > 0.9 * len(site.corpus), sorted({p.n for p in site.corpus} - set(whole))
+    assert failed == {}, sorted(set(failed.values()))
