@@ -87,6 +87,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/growth.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python -m pip install --quiet -e '.[spark]' && $(BIN)/python bench/spark.py
 
 # A million generated and mutated inputs through every parser (fuzz/run.py);
 # findings land in fuzz/out/.  Fewer: make fuzz FUZZ_ARGS="--count 50000".
