@@ -106,14 +106,17 @@ _CHAINED = ("The above exception was the direct cause", "During handling of the 
 
 
 def lock_events(text: str) -> int:
-    """Lock failures in a log: Python tracebacks (counted once per chain) and
-    PostgreSQL server log ERROR lines."""
+    """Lock failures in a log: Python tracebacks (counted once per chain), the web
+    app's warning for view counts it could not write yet, PostgreSQL ERROR lines."""
     lines = text.splitlines()
     count = 0
     for index, line in enumerate(lines):
         if not _LOCK.search(line):
             continue
         if line.startswith("ERROR:") or " ERROR: " in line:  # PostgreSQL's own log
+            count += 1
+            continue
+        if line.startswith("page views not written yet"):  # newsloom.web.app.ViewCounter
             count += 1
             continue
         if not _EXCEPTION_LINE.match(line):
@@ -769,6 +772,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         row("4xx other", lambda r: str(r.count(400, 500) - r.statuses.get("429", 0))),
         row("5xx", lambda r: str(r.count(500, 600))),
         row("socket errors (connect/read/write/timeout)", lambda r: str(r.socket_errors)),
+        row("server errors logged (500s, warm-up included)", lambda r: str(r.server_errors_logged)),
         row("lock events: server", lambda r: str(r.server_locks)),
         row("lock events: ingest", lambda r: str(r.ingest_locks)),
         row("ingest runs failed", lambda r: str(r.ingest_failed_runs)),
