@@ -42,8 +42,8 @@ def spark_session(
 
     Under ``spark-submit`` the master comes from the command line and
     ``master`` should be None; a session that already exists is reused as is
-    (tests share one).  ``partitions`` sets the shuffle width: Spark's default
-    of 200 costs more than it gives on a laptop-sized run.
+    (tests share one).  ``partitions`` sets the default parallelism and the
+    shuffle width.
     """
     missing = spark_available()
     if missing:
@@ -64,14 +64,17 @@ def spark_session(
             # installed in), not whatever "python3" is first on PATH.
             # (The spark.pyspark.python setting is not honoured by local workers.)
             os.environ["PYSPARK_PYTHON"] = sys.executable
-    shuffle = partitions or 8
-    builder = (
-        builder.config("spark.sql.shuffle.partitions", str(shuffle))
-        .config("spark.default.parallelism", str(shuffle))
-        .config("spark.ui.showConsoleProgress", "false")
+    if partitions:
+        builder = builder.config("spark.default.parallelism", str(partitions))
+    builder = builder.config("spark.ui.showConsoleProgress", "false").config(
         # Python workers keep their models (embedder, spaCy) between tasks.
-        .config("spark.python.worker.reuse", "true")
+        "spark.python.worker.reuse",
+        "true",
     )
     session = builder.getOrCreate()
+    # Spark's default of 200 shuffle partitions costs more than it gives on
+    # small clusters; without --partitions, one per core.
+    width = partitions or session.sparkContext.defaultParallelism
+    session.conf.set("spark.sql.shuffle.partitions", str(width))
     session.sparkContext.setLogLevel("ERROR")
     return session
