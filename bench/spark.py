@@ -46,8 +46,12 @@ GOAL_OVERHEAD = 1.3
 MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
 _PARAGRAPH = re.compile(r"<p\b[^>]*>.*?</p>", re.IGNORECASE | re.DOTALL)
 _HEAD_END = re.compile(r"</head>", re.IGNORECASE)
-# Dates the page states itself would win over the one added here.
+# Dates the page states itself would win over the one added here; and its
+# canonical URL would make every copy one article (the id hashes it).
 _DATE_META = re.compile(r"<meta[^>]+(?:published|date|time)[^>]*>", re.IGNORECASE)
+_CANONICAL = re.compile(
+    r"<link[^>]+rel=[\"']?canonical[^>]*>|<meta[^>]+og:url[^>]*>", re.IGNORECASE
+)
 
 
 def source_pages() -> list[Doc]:
@@ -58,15 +62,18 @@ def source_pages() -> list[Doc]:
     return docs
 
 
-def perturb(doc: Doc, copy: int, when: datetime, rng: random.Random) -> str:
-    html = _DATE_META.sub("", doc.html)
+def perturb(doc: Doc, url: str, copy: int, when: datetime, rng: random.Random) -> str:
+    html = _CANONICAL.sub("", _DATE_META.sub("", doc.html))
     paragraphs = _PARAGRAPH.findall(html)
     if len(paragraphs) > 3:
         html = html.replace(rng.choice(paragraphs[1:]), "", 1)
     note = f"<p>Filed {when:%d %B %Y at %H:%M} as report {copy} of the wire edition.</p>"
     last = _PARAGRAPH.findall(html)[-1]
     html = html.replace(last, last + note, 1)
-    meta = f'<meta property="article:published_time" content="{when.isoformat()}">'
+    meta = (
+        f'<meta property="article:published_time" content="{when.isoformat()}">'
+        f'<link rel="canonical" href="{url}">'
+    )
     if _HEAD_END.search(html):
         return _HEAD_END.sub(meta + "</head>", html, count=1)
     return meta + html
@@ -86,8 +93,8 @@ def build_warc(path: Path, pages: int, seed: int) -> None:
             doc = docs[index % len(docs)]
             copy = index // len(docs)
             when = MONTH_START + step * index
-            body = perturb(doc, copy, when, rng).encode("utf-8")
             url = f"https://outlet{index % 97}.example/{copy}/{index}"
+            body = perturb(doc, url, copy, when, rng).encode("utf-8")
             headers = StatusAndHeaders(
                 "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
             )
