@@ -16,8 +16,10 @@ locks, released by COMMIT or ROLLBACK, so a killed worker never leaves one):
   after worker A's batch committed and sees A's fingerprints, so two workers
   storing copies of one text at once end up in one duplicate group.  Taking
   it first also orders every worker's row locks, so two batches sharing
-  article ids cannot deadlock.  Re-putting an article is idempotent anyway:
-  ``articles.id`` is unique and rows go in with ``INSERT ... ON CONFLICT``.
+  article ids cannot deadlock, and a batch's check of which ids exist stays
+  true until it commits.  ``articles.id`` is unique and rows go in with
+  ``INSERT ... ON CONFLICT``, so even a writer that skipped the lock could
+  not store an article twice.
 * **Story placement** (``STORIES_LOCK``): the story index opens a transaction
   and takes the lock at its first read of a batch, and ``flush`` (or
   ``discard``) ends it.  Candidate stories are read, scored and written under
@@ -184,7 +186,11 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
         self.url: str = redact_url(url)
         self._where = self.url
         self._lock = threading.RLock()
-        self._depth = 0
+        # One entry per open transaction level: True when it is BEGIN or a
+        # savepoint, False for a step that joined its caller's transaction.
+        self._levels: list[bool] = []
+        # The outermost level that holds writes of a failed step, if any.
+        self._failed_level: int | None = None
         # Advisory locks taken in the open transaction -> the level that took
         # them: rolling back to a savepoint releases the locks taken after it.
         self._held: dict[int, int] = {}
@@ -326,17 +332,18 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
             except psycopg.Error as exc:
                 raise self._error(action, exc) from exc
 
-    def _begin(self, action: str) -> psycopg.Connection[Any]:
-        """Open a transaction level (BEGIN, or a savepoint inside one); the
-        caller must end it with ``_end``.  Holds the store's lock until then."""
+    def _begin(self, action: str, *, savepoint: bool = True) -> psycopg.Connection[Any]:
+        """Open a transaction level: BEGIN, or inside a transaction a savepoint
+        (or, with ``savepoint=False``, nothing: see ``_transaction``).  The
+        caller must end it with ``_end``; the store's lock is held until then."""
         self._lock.acquire()
         try:
             conn = self._connection()
-            if self._depth:
-                conn.execute(f"SAVEPOINT nl_{self._depth}")
-            else:
+            if not self._levels:
                 conn.execute("BEGIN")
-            self._depth += 1
+            elif savepoint:
+                conn.execute(f"SAVEPOINT nl_{len(self._levels)}")
+            self._levels.append(savepoint or not self._levels)
             return conn
         except BaseException as exc:
             self._lock.release()
@@ -345,29 +352,42 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
             raise
 
     def _end(self, action: str, *, commit: bool) -> None:
-        conn = self._connection() if self._conn is not None else None
-        level = self._depth
+        conn = self._conn
+        level = len(self._levels)
         try:
-            self._depth -= 1
+            marked = self._levels.pop()
             if conn is None:
                 return
-            if self._depth:
-                name = f"nl_{self._depth}"
-                taken = [key for key, at in self._held.items() if at >= level]
-                if commit:
-                    conn.execute(f"RELEASE SAVEPOINT {name}")
-                    self._held.update((key, level - 1) for key in taken)
-                else:
-                    for key in taken:
-                        del self._held[key]
-                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                    conn.execute(f"RELEASE SAVEPOINT {name}")
-            else:
+            taken = [key for key, at in self._held.items() if at >= level]
+            if not self._levels:
+                failed, self._failed_level = self._failed_level, None
                 self._held.clear()
+                if commit and failed is not None:
+                    conn.execute("ROLLBACK")
+                    raise StoreError(
+                        f"{self._where}: {action}: a step of this transaction failed, so "
+                        "nothing of it was written"
+                    )
                 conn.execute("COMMIT" if commit else "ROLLBACK")
+            elif commit or not marked:
+                if marked:
+                    conn.execute(f"RELEASE SAVEPOINT nl_{level - 1}")
+                elif not commit:
+                    # Without a savepoint the step's writes so far stay in the
+                    # enclosing level, which must then not commit.
+                    failed = self._failed_level
+                    self._failed_level = level - 1 if failed is None else min(failed, level - 1)
+                self._held.update((key, level - 1) for key in taken)
+            else:
+                for key in taken:
+                    del self._held[key]
+                if self._failed_level is not None and self._failed_level >= level:
+                    self._failed_level = None
+                conn.execute(f"ROLLBACK TO SAVEPOINT nl_{level - 1}")
+                conn.execute(f"RELEASE SAVEPOINT nl_{level - 1}")
         except psycopg.Error as exc:
             if commit:
-                if not self._depth:
+                if not self._levels:
                     self._rollback_quietly(conn)
                 raise self._error(action, exc) from exc
             # A failed rollback: the error that caused it is the one to raise.
@@ -387,9 +407,16 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
 
     @contextmanager
     def _transaction(
-        self, action: str, *, lock: int | None = None
+        self, action: str, *, lock: int | None = None, savepoint: bool = False
     ) -> Iterator[psycopg.Connection[Any]]:
-        conn = self._begin(action)
+        """One write: its own transaction, or a step of the caller's.
+
+        A step of an open transaction gets no savepoint of its own (each would
+        cost two round trips to the server); if it fails, the transaction can
+        no longer commit (``_end`` rolls it back), so it stays all or nothing.
+        ``transaction()`` nested in another is a real savepoint.
+        """
+        conn = self._begin(action, savepoint=savepoint)
         try:
             if lock is not None:
                 self._take(conn, lock)
@@ -405,12 +432,12 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
         """Take an advisory lock for the rest of the outermost transaction."""
         if key not in self._held:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
-            self._held[key] = self._depth
+            self._held[key] = len(self._levels)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One all-or-nothing transaction around several writes (see ``Store``)."""
-        with self._transaction("writing"):
+        with self._transaction("writing", savepoint=True):
             yield
 
     def _load(self, data: Any) -> Article:
@@ -445,8 +472,23 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
             for name in _ARTICLE_COLUMNS[1:]
         )
         results: list[PutResult] = []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         with self._transaction("storing articles", lock=ARTICLES_LOCK) as conn:
+            # Under ARTICLES_LOCK no other worker writes articles until this
+            # transaction ends, so what this reads stays true until it commits.
+            existing = {
+                article_id: (content, version)
+                for article_id, content, version in conn.execute(
+                    "SELECT id, content_sha256, version FROM articles WHERE id = ANY(%s)",
+                    (list(batch),),
+                )
+            }
             for row in batch.values():
+                before = existing.get(row.id)
+                if before is not None and before[0] == row.content_sha256:
+                    results.append(PutResult(row.id, "unchanged", before[1]))
+                    continue
                 values = {
                     "id": row.id,
                     "url": row.url,
@@ -460,35 +502,33 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
                     "fetched_at": row.fetched_at,
                     "raw_sha256": row.raw_sha256,
                     "content_sha256": row.content_sha256,
-                    "version": 1,
+                    "version": 1 if before is None else before[1] + 1,
                     "data": row.data,
                 }
-                inserted = conn.execute(
-                    f"INSERT INTO articles ({names}) VALUES ({marks})"
-                    " ON CONFLICT (id) DO NOTHING RETURNING version",
-                    values,
-                ).fetchone()
-                if inserted is not None:
-                    status = "new"
-                else:
-                    content, version = conn.execute(
-                        "SELECT content_sha256, version FROM articles WHERE id = %s FOR UPDATE",
-                        (row.id,),
-                    ).fetchone()
-                    if content == row.content_sha256:
-                        results.append(PutResult(row.id, "unchanged", version))
-                        continue
-                    values["version"] = version + 1
-                    conn.execute(f"UPDATE articles SET {sets} WHERE id = %(id)s", values)
-                    status = "updated"
-                conn.execute(
-                    "INSERT INTO article_versions (article_id, version, raw_sha256,"
-                    " content_sha256, fetched_at, stored_at, data) VALUES (%(id)s, %(version)s,"
-                    " %(raw_sha256)s, %(content_sha256)s, %(fetched_at)s, %(stored_at)s,"
-                    " %(data)s::jsonb)",
-                    values,
-                )
+                (inserts if before is None else updates).append(values)
+                status = "new" if before is None else "updated"
                 results.append(PutResult(row.id, status, values["version"]))
+            # Batched statements (pipelined by psycopg): a few round trips a
+            # batch instead of several an article.  Rows go in in batch order.
+            with conn.cursor() as cur:
+                if inserts:
+                    # ON CONFLICT: the unique id backs the lock; a writer that
+                    # skipped the lock could not add a second row either.
+                    cur.executemany(
+                        f"INSERT INTO articles ({names}) VALUES ({marks})"
+                        " ON CONFLICT (id) DO NOTHING",
+                        inserts,
+                    )
+                if updates:
+                    cur.executemany(f"UPDATE articles SET {sets} WHERE id = %(id)s", updates)
+                if inserts or updates:
+                    cur.executemany(
+                        "INSERT INTO article_versions (article_id, version, raw_sha256,"
+                        " content_sha256, fetched_at, stored_at, data) VALUES (%(id)s,"
+                        " %(version)s, %(raw_sha256)s, %(content_sha256)s, %(fetched_at)s,"
+                        " %(stored_at)s, %(data)s::jsonb)",
+                        [*inserts, *updates],
+                    )
         return results
 
     def _resolve_id(self, conn: psycopg.Connection[Any], article_id: str) -> str | None:

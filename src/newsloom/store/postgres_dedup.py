@@ -37,15 +37,20 @@ class PostgresDedupMixin:
         now = utc_text(datetime.now(UTC))
         with self._transaction("storing fingerprints", lock=ARTICLES_LOCK) as conn:
             for fp in fingerprints:
+                # The article and its current fingerprint (if any) in one read.
                 article = conn.execute(
-                    "SELECT content_sha256 FROM articles WHERE id = %s", (fp.article_id,)
+                    "SELECT a.content_sha256, f.group_id FROM articles AS a"
+                    " LEFT JOIN fingerprints AS f ON f.article_id = a.id WHERE a.id = %s",
+                    (fp.article_id,),
                 ).fetchone()
                 if article is None:
                     raise StoreError(
                         f"{self._where}: cannot fingerprint {fp.article_id!r}: no such article"
                     )
-                self._leave_group(conn, fp.article_id)
-                conn.execute("DELETE FROM lsh_bands WHERE article_id = %s", (fp.article_id,))
+                if article[1] is not None:
+                    if article[1] == fp.article_id:
+                        self._leave_group(conn, fp.article_id)
+                    conn.execute("DELETE FROM lsh_bands WHERE article_id = %s", (fp.article_id,))
                 conn.execute(
                     """
                     INSERT INTO fingerprints
@@ -82,13 +87,8 @@ class PostgresDedupMixin:
                     )
 
     def _leave_group(self, conn: psycopg.Connection[Any], article_id: str) -> None:
-        """Take an article out of its group before its fingerprint changes; the
-        next earliest member names the group from then on."""
-        row = conn.execute(
-            "SELECT group_id FROM fingerprints WHERE article_id = %s", (article_id,)
-        ).fetchone()
-        if row is None or row[0] != article_id:
-            return
+        """Take the root of a group out of it before its fingerprint changes;
+        the next earliest member names the group from then on."""
         heir = conn.execute(
             "SELECT f.article_id FROM fingerprints AS f JOIN articles AS a ON a.id = f.article_id"
             " WHERE f.group_id = %s AND f.article_id <> %s ORDER BY a.pk LIMIT 1",
@@ -181,15 +181,18 @@ class PostgresDedupMixin:
             )
 
     def duplicates_of(self, article_id: str) -> DuplicateInfo | None:
+        query = (
+            "SELECT article_id, group_id, match, closest_id, similarity, exact_hash, reason"
+            " FROM fingerprints WHERE article_id = %s"
+        )
         with self._reading("reading duplicates") as conn:
-            full_id = self._resolve_id(conn, article_id)
-            if full_id is None:
-                return None
-            row = conn.execute(
-                "SELECT article_id, group_id, match, closest_id, similarity, exact_hash, reason"
-                " FROM fingerprints WHERE article_id = %s",
-                (full_id,),
-            ).fetchone()
+            # A full id (what dedup asks) is one read; a prefix is resolved first.
+            row = conn.execute(query, (article_id,)).fetchone() if article_id else None
+            if row is None:
+                full_id = self._resolve_id(conn, article_id)
+                if full_id is None or full_id == article_id:
+                    return None
+                row = conn.execute(query, (full_id,)).fetchone()
         if row is None:
             return None
         return DuplicateInfo(

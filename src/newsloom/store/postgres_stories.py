@@ -143,19 +143,24 @@ class PostgresStoryIndex:
     # -- StoryIndex --------------------------------------------------------
 
     def get(self, story_id: str) -> StoryState | None:
-        if story_id in self._stories:
-            return self._stories[story_id]
-        with self._batch("reading a story") as conn:
-            row = conn.execute(
-                f"SELECT {_STORY_COLUMNS} FROM stories WHERE id = %s", (story_id,)
-            ).fetchone()
-        if row is None:
-            return None
-        story = _story_from_row(row)
-        self._stories[story_id] = story
-        if not story.merged_into:
-            self._filed_day[story_id] = _day(story.updated)
-        return story
+        if story_id not in self._stories:
+            self._load([story_id])
+        return self._stories.get(story_id)
+
+    def _load(self, story_ids: Sequence[str]) -> None:
+        """Read the stories not cached yet, in one query."""
+        missing = [i for i in dict.fromkeys(story_ids) if i not in self._stories]
+        if not missing:
+            return
+        with self._batch("reading stories") as conn:
+            rows = conn.execute(
+                f"SELECT {_STORY_COLUMNS} FROM stories WHERE id = ANY(%s)", (missing,)
+            ).fetchall()
+        for row in rows:
+            story = _story_from_row(row)
+            self._stories[story.id] = story
+            if not story.merged_into:
+                self._filed_day[story.id] = _day(story.updated)
 
     def candidates(
         self, keys: Sequence[str], active_since: datetime, limit: int, per_key: int
@@ -178,12 +183,18 @@ class PostgresStoryIndex:
                 if overlap:
                     hits[story_id] = max(hits[story_id], overlap)
         out: list[StoryState] = []
-        for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0])):
-            story = self.get(story_id)
-            if story is not None and not story.merged_into and is_active(story, active_since):
-                out.append(story)
-            if len(out) >= limit:
-                break
+        ranked = [story_id for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))]
+        # Stories are read a chunk at a time in rank order: usually the first
+        # chunk fills the list, in one query.
+        for start in range(0, len(ranked), max(limit, 1)):
+            chunk = ranked[start : start + max(limit, 1)]
+            self._load(chunk)
+            for story_id in chunk:
+                story = self._stories.get(story_id)
+                if story is not None and not story.merged_into and is_active(story, active_since):
+                    out.append(story)
+                if len(out) >= limit:
+                    return out
         return out
 
     def save(self, story: StoryState, added_keys: Iterable[str]) -> None:
@@ -283,10 +294,46 @@ class PostgresStoryIndex:
             )
 
     def _write(self, conn: psycopg.Connection[Any], filed: dict[str, int | None]) -> None:
+        rows: list[tuple[object, ...]] = []
+        keys: list[tuple[str, int, str]] = []
+        unfiled: list[str] = []  # merged away: no keys any more
+        undated: list[str] = []  # dated now: leave the undated bucket
+        for story_id in sorted(self._dirty):
+            story = self._stories[story_id]
+            rows.append(
+                (
+                    story.id,
+                    story.title,
+                    story.first_seen.isoformat(),
+                    story.updated.isoformat(),
+                    story.size,
+                    np.asarray(story.centroid, dtype=np.float32).tobytes(),
+                    json.dumps(story.terms),
+                    json.dumps(dict(story.entities)),
+                    json.dumps(sorted(story.keys)),
+                    story.merged_into,
+                )
+            )
+            if story.merged_into:
+                unfiled.append(story.id)
+                filed[story.id] = None
+                continue
+            # Keys are filed under the day of the story's last update; rows of
+            # earlier days stay (see sqlite_stories.py): only a new day or new
+            # keys cost writes.
+            day = _day(story.updated)
+            before = self._filed_day.get(story.id)
+            if before == day:
+                new_keys = sorted(self._added.get(story.id, set()) & story.keys)
+            else:
+                new_keys = sorted(story.keys)
+                if before == _UNDATED_DAY:
+                    undated.append(story.id)
+            keys += [(key, day, story.id) for key in new_keys]
+            filed[story.id] = day
         with conn.cursor() as cur:
-            for story_id in sorted(self._dirty):
-                story = self._stories[story_id]
-                cur.execute(
+            if rows:
+                cur.executemany(
                     f"INSERT INTO stories ({_STORY_COLUMNS})"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (id) DO UPDATE SET title = excluded.title,"
@@ -294,43 +341,22 @@ class PostgresStoryIndex:
                     " size = excluded.size, centroid = excluded.centroid,"
                     " terms = excluded.terms, entities = excluded.entities,"
                     " keys = excluded.keys, merged_into = excluded.merged_into",
-                    (
-                        story.id,
-                        story.title,
-                        story.first_seen.isoformat(),
-                        story.updated.isoformat(),
-                        story.size,
-                        np.asarray(story.centroid, dtype=np.float32).tobytes(),
-                        json.dumps(story.terms),
-                        json.dumps(dict(story.entities)),
-                        json.dumps(sorted(story.keys)),
-                        story.merged_into,
-                    ),
+                    rows,
                 )
-                if story.merged_into:
-                    cur.execute("DELETE FROM story_key_days WHERE story_id = %s", (story.id,))
-                    filed[story.id] = None
-                    continue
-                day = _day(story.updated)
-                before = self._filed_day.get(story.id)
-                if before == day:
-                    new_keys = sorted(self._added.get(story.id, set()) & story.keys)
-                else:
-                    new_keys = sorted(story.keys)
-                    if before == _UNDATED_DAY:
-                        # Keep the undated bucket to stories that are undated.
-                        cur.execute(
-                            "DELETE FROM story_key_days WHERE story_id = %s AND day = %s",
-                            (story.id, _UNDATED_DAY),
-                        )
-                if new_keys:
-                    cur.execute(
-                        "INSERT INTO story_key_days (key, day, story_id)"
-                        " SELECT key, %s, %s FROM unnest(%s::text[]) AS k (key)"
-                        " ON CONFLICT DO NOTHING",
-                        (day, story.id, new_keys),
-                    )
-                filed[story.id] = day
+            if unfiled:
+                cur.execute("DELETE FROM story_key_days WHERE story_id = ANY(%s)", (unfiled,))
+            if undated:
+                cur.execute(
+                    "DELETE FROM story_key_days WHERE story_id = ANY(%s) AND day = %s",
+                    (undated, _UNDATED_DAY),
+                )
+            if keys:
+                cur.execute(
+                    "INSERT INTO story_key_days (key, day, story_id)"
+                    " SELECT * FROM unnest(%s::text[], %s::int[], %s::text[])"
+                    " ON CONFLICT DO NOTHING",
+                    ([k for k, _, _ in keys], [d for _, d, _ in keys], [i for _, _, i in keys]),
+                )
             seq = cur.execute("SELECT COALESCE(MAX(seq), 0) FROM story_members").fetchone()[0]
             if self._members:
                 cur.executemany(
@@ -340,6 +366,8 @@ class PostgresStoryIndex:
                     " decided_at = excluded.decided_at, reasons = excluded.reasons",
                     [(a, s, seq + i + 1, d, r) for i, (a, s, d, r) in enumerate(self._members)],
                 )
+            # In order: a story absorbed by one that is absorbed later in the
+            # batch moves twice, as in SQLite.
             for absorbed, into, article_id in self._merges:
                 cur.execute(
                     "INSERT INTO story_merges (absorbed, into_id, article_id) VALUES (%s, %s, %s)"
