@@ -592,6 +592,7 @@ class Result:
     max_ms: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
     socket_errors: int = 0
+    socket_detail: dict[str, int] = field(default_factory=dict)
     server_locks: int = 0
     ingest_locks: int = 0
     ingest_failed_runs: int = 0
@@ -673,7 +674,8 @@ def measure(
     for key in ("p50", "p90", "p99", "max"):
         setattr(result, f"{key}_ms", raw[f"{key}_us"] / 1000)
     result.statuses = {str(k): int(v) for k, v in raw["statuses"].items()}
-    result.socket_errors = sum(int(raw[k]) for k in ("connect", "read", "write", "timeout"))
+    result.socket_detail = {k: int(raw[k]) for k in ("connect", "read", "write", "timeout")}
+    result.socket_errors = sum(result.socket_detail.values())
     serve_text = serve_log.read_text(errors="replace")
     ingest_text = ingest_log.read_text(errors="replace")
     result.server_locks = lock_events(serve_text)
@@ -771,7 +773,13 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         row("429 (rate limit, not errors)", lambda r: str(r.statuses.get("429", 0))),
         row("4xx other", lambda r: str(r.count(400, 500) - r.statuses.get("429", 0))),
         row("5xx", lambda r: str(r.count(500, 600))),
-        row("socket errors (connect/read/write/timeout)", lambda r: str(r.socket_errors)),
+        row(
+            "socket errors (wrk: connect, read, write, timeout > 10 s)",
+            lambda r: (
+                f"{r.socket_errors}"
+                + "".join(f", {k} {n}" for k, n in r.socket_detail.items() if n)
+            ),
+        ),
         row("server errors logged (500s, warm-up included)", lambda r: str(r.server_errors_logged)),
         row("lock events: server", lambda r: str(r.server_locks)),
         row("lock events: ingest", lambda r: str(r.ingest_locks)),
