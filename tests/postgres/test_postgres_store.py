@@ -210,3 +210,24 @@ def test_a_lost_connection_is_a_store_error(store_url: str, pg_server) -> None:
             )
         with pytest.raises(StoreError, match="counting articles"):
             store.count_articles()
+
+
+def test_a_failed_step_inside_a_transaction_commits_nothing(store_url: str) -> None:
+    from newsloom.store.base import Fingerprint
+
+    with open_store(store_url) as store:
+        # Steps of a transaction share it without savepoints of their own, so
+        # a step that failed (and was caught) leaves the transaction unable to
+        # commit rather than half-written.
+        refused = pytest.raises(StoreError, match="nothing of it was written")
+        with refused, store.transaction():
+            store.put_articles([make_article("kept00000001")])
+            with pytest.raises(StoreError, match="no such article"):
+                store.put_fingerprints([Fingerprint("missing00001", None, None, (), 0)])
+        assert store.get_article("kept00000001") is None
+        # An explicit nested transaction is a savepoint: its failure undoes only itself.
+        with store.transaction():
+            store.put_articles([make_article("kept00000002")])
+            with pytest.raises(StoreError), store.transaction():
+                store.put_fingerprints([Fingerprint("missing00001", None, None, (), 0)])
+        assert store.get_article("kept00000002") is not None
