@@ -583,6 +583,7 @@ class Result:
     store: str
     articles: int
     stories: int
+    ingesting: bool = True
     requests: int = 0
     seconds: float = 0.0
     rps: float = 0.0
@@ -631,7 +632,7 @@ def measure(
     args: argparse.Namespace,
     extra_log: Path | None = None,
 ) -> Result:
-    result = Result(backend, url, info["articles"], info["stories"])
+    result = Result(backend, url, info["articles"], info["stories"], ingesting=args.ingest)
     paths, counts = url_mix(url)
     print(f"{backend}: URL mix {counts}", file=sys.stderr)
     port = web.free_port()
@@ -783,11 +784,17 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         row("server errors logged (500s, warm-up included)", lambda r: str(r.server_errors_logged)),
         row("lock events: server", lambda r: str(r.server_locks)),
         row("lock events: ingest", lambda r: str(r.ingest_locks)),
-        row("ingest runs failed", lambda r: str(r.ingest_failed_runs)),
+        row("ingest runs failed", lambda r: str(r.ingest_failed_runs) if r.ingesting else "-"),
         row(
-            "ingest articles/s meanwhile", lambda r: f"{r.ingest_rate:.1f} ({r.ingested:,} stored)"
+            "ingest articles/s meanwhile",
+            lambda r: (
+                f"{r.ingest_rate:.1f} ({r.ingested:,} stored)" if r.ingesting else "no ingest"
+            ),
         ),
-        row("ingest running at the end", lambda r: "yes" if r.ingest_alive else "NO"),
+        row(
+            "ingest running at the end",
+            lambda r: ("yes" if r.ingest_alive else "NO") if r.ingesting else "-",
+        ),
         *(
             row(
                 f"{kind} pages, one at a time beside the load: p50 / p90 / max ms",
