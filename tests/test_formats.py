@@ -50,3 +50,15 @@ def test_markdown_escapes_page_text() -> None:
     assert "<script>" not in md
     assert "\\*bold\\*" in md
     assert "Summary by: Coastline Daily" in md
+
+
+def test_markdown_original_link_cannot_be_broken_out_of() -> None:
+    hostile = _article(url='https://news.example/a?q=1><img src=x onerror="alert(1)">&b=2')
+    md = article_markdown(hostile)
+    line = next(x for x in md.splitlines() if x.startswith("Original: "))
+    # One autolink, no markup after it: the angle brackets and quotes are escaped.
+    assert line == (
+        "Original: <https://news.example/a?q=1%3E%3Cimg%20src=x%20onerror=%22alert(1)%22%3E&b=2>"
+    )
+    plain = article_markdown(_article(url="javascript:alert(1)//<b>"))
+    assert "<javascript" not in plain and "<b>" not in plain

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlsplit
+
 from newsloom.types import Article, Citation
 
 __all__ = ["article_markdown", "article_text", "byline", "citation_line"]
@@ -59,5 +61,17 @@ def article_markdown(article: Article) -> str:
         lines += [f"- {_md_escape(citation_line(c))}" for c in article.citations]
         lines.append("")
     if article.url:
-        lines += [f"Original: <{article.url}>", ""]
+        lines += [f"Original: {_md_url(article.url)}", ""]
     return "\n".join(lines)
+
+
+# Characters a URL may keep as they are inside a Markdown autolink: no
+# ``<``, ``>``, quotes, backticks, spaces or controls, which could end the
+# link and let the rest of a hostile URL through as raw HTML.
+_URL_SAFE = "/:?#[]@!$&()*+,;=%-._~"
+
+
+def _md_url(url: str) -> str:
+    if urlsplit(url).scheme.lower() not in {"http", "https"}:
+        return _md_escape(url)  # not a link a reader should follow: plain text
+    return f"<{quote(url, safe=_URL_SAFE)}>"

@@ -409,11 +409,6 @@ def test_no_payload_runs_in_the_static_html_export(driver, site: Site, tmp_path)
     assert _missing(site, seen, TEXT_KINDS) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="formats.article_markdown writes 'Original: <URL>' unescaped: a stored http(s) "
-    "URL holding '>' ends the autolink and the rest is raw HTML (src/newsloom/formats.py)",
-)
 def test_no_payload_runs_in_markdown_exports(driver, site: Site, tmp_path) -> None:  # noqa: F811
     """The Markdown export and the daily digest, rendered the way many viewers do
     (raw HTML passed through), so only the Markdown escaping stands between a
