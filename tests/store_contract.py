@@ -222,6 +222,18 @@ def test_id_prefix_lookup(store: Store) -> None:
         store.get_article("abc123")
 
 
+def test_get_articles_reads_many_by_full_id(store: Store) -> None:
+    ids = [f"many{i:08d}" for i in range(1_203)]  # more than one query's worth
+    store.put_articles([make_article(i, title=f"Title {i}") for i in ids])
+    store.put_articles([make_article(ids[7], title="Changed title")])
+    asked = [*reversed(ids), ids[3], "not-stored", "many0000"]  # a prefix is not an id
+    found = store.get_articles(asked)
+    assert set(found) == set(ids)
+    assert found[ids[7]].title == "Changed title"  # the latest version
+    assert found[ids[1_202]].title == f"Title {ids[1_202]}"
+    assert store.get_articles([]) == {}
+
+
 def test_iter_articles_orders_and_pages(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     # Small pages, so that paging itself is exercised.
     monkeypatch.setattr(sys.modules[type(store).__module__], "PAGE_SIZE", 3)

@@ -143,6 +143,11 @@ class Store(Protocol):
         """The latest version of an article, by full id or a unique prefix (>= 6 chars)."""
         ...
 
+    def get_articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        """The latest versions of the articles with these full ids, by id; ids
+        not stored are left out.  A page showing many articles asks once."""
+        ...
+
     def iter_articles(
         self,
         *,

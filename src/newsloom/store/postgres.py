@@ -572,6 +572,16 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
             row = conn.execute("SELECT data FROM articles WHERE id = %s", (full_id,)).fetchone()
         return None if row is None else self._load(row[0])
 
+    def get_articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        wanted = list(dict.fromkeys(i for i in article_ids if isinstance(i, str)))
+        if not wanted:
+            return {}
+        with self._reading("reading articles") as conn:
+            rows = conn.execute(
+                "SELECT id, data FROM articles WHERE id = ANY(%s)", (wanted,)
+            ).fetchall()
+        return {row[0]: self._load(row[1]) for row in rows}
+
     def iter_articles(
         self,
         *,

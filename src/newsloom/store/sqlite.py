@@ -55,6 +55,8 @@ __all__ = ["APPLICATION_ID", "MIGRATIONS", "SQLiteStore"]
 APPLICATION_ID = 0x4E4C4F4D
 
 MIN_PREFIX = 6
+# Ids bound per IN (...) query: well under SQLite's 32,766 host parameters.
+_ID_CHUNK = 500
 PAGE_SIZE = 256
 # Bound the work an untrusted query can ask for; text and words past these
 # limits are ignored.
@@ -729,6 +731,19 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
                 return None
             row = conn.execute("SELECT data FROM articles WHERE id = ?", (full_id,)).fetchone()
         return None if row is None else self._load(row["data"])
+
+    def get_articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        wanted = list(dict.fromkeys(i for i in article_ids if isinstance(i, str)))
+        found: dict[str, Article] = {}
+        with self._reading("reading articles") as conn:
+            for start in range(0, len(wanted), _ID_CHUNK):
+                chunk = wanted[start : start + _ID_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT id, data FROM articles WHERE id IN ({marks})", chunk
+                ).fetchall()
+                found.update((row["id"], self._load(row["data"])) for row in rows)
+        return found
 
     def iter_articles(
         self,

@@ -8,6 +8,7 @@ and URLs from pages pass through ``safe_url`` before they may become links.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -119,6 +120,16 @@ class Articles:
             self._seen[article_id] = self.store.get_article(article_id)
         return self._seen[article_id]
 
+    def prefetch(self, article_ids: Iterable[str]) -> None:
+        """Load the ones not seen yet in one store call (a query per article
+        made a home page ~260 round trips on a networked store)."""
+        wanted = [i for i in dict.fromkeys(article_ids) if i not in self._seen]
+        if not wanted:
+            return
+        found = self.store.get_articles(wanted)
+        for article_id in wanted:
+            self._seen[article_id] = found.get(article_id)
+
 
 def article_card(article: Article) -> dict[str, Any]:
     return {
@@ -162,12 +173,14 @@ def independent_sources(store: Store, story: Story, articles: Articles | None = 
     """
     articles = articles or Articles(store)
     tree = provenance_tree(story.article_ids, store.story_provenance(story.id))
+    articles.prefetch(node["article_id"] for node in tree)
     names = {outlet(articles.get(node["article_id"])).lower() for node in tree}
     return len(names)
 
 
 def story_card(store: Store, story: Story, articles: Articles | None = None) -> dict[str, Any]:
     articles = articles or Articles(store)
+    articles.prefetch(story.article_ids[:CARD_SITES])
     sites = list(
         dict.fromkeys(
             outlet(a) for i in story.article_ids[:CARD_SITES] if (a := articles.get(i)) is not None
@@ -190,6 +203,7 @@ def stories_page(store: Store, page: int, per_page: int = PER_PAGE) -> dict[str,
     found = store.iter_stories(limit=per_page + 1, offset=(page - 1) * per_page)
     shown, pager = _page_of(found, page, per_page)
     articles = Articles(store)
+    articles.prefetch(i for s in shown for i in s.article_ids[:CARD_SITES])
     return {
         "stories": [story_card(store, s, articles) for s in shown],
         "pager": pager.to_dict(),
@@ -203,7 +217,9 @@ def dont_miss(store: Store, *, candidates: int = 60, top: int = 5) -> list[dict[
     home page costs the same on a store of any size.
     """
     articles = Articles(store)
-    cards = [story_card(store, s, articles) for s in store.iter_stories(limit=candidates)]
+    recent = store.iter_stories(limit=candidates)
+    articles.prefetch(i for s in recent for i in s.article_ids[:CARD_SITES])
+    cards = [story_card(store, s, articles) for s in recent]
     cards = [c for c in cards if c["independent_sources"] >= 2]
     cards.sort(key=lambda c: (-c["independent_sources"], -c["size"], c["id"]))
     return cards[:top]
