@@ -565,15 +565,23 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
         return rows[0][0]
 
     def get_article(self, article_id: str) -> Article | None:
+        query = "SELECT data FROM articles WHERE id = %s"
         with self._reading("reading an article") as conn:
-            full_id = self._resolve_id(conn, article_id)
-            if full_id is None:
-                return None
-            row = conn.execute("SELECT data FROM articles WHERE id = %s", (full_id,)).fetchone()
+            # A full id is one round trip; only a miss is tried as a prefix.
+            valid = isinstance(article_id, str) and article_id and "\x00" not in article_id
+            row = conn.execute(query, (article_id,)).fetchone() if valid else None
+            if row is None:
+                full_id = self._resolve_id(conn, article_id)
+                if full_id is None or full_id == article_id:
+                    return None
+                row = conn.execute(query, (full_id,)).fetchone()
         return None if row is None else self._load(row[0])
 
     def get_articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
-        wanted = list(dict.fromkeys(i for i in article_ids if isinstance(i, str)))
+        # An id with a NUL byte cannot be stored, and PostgreSQL refuses it as a parameter.
+        wanted = list(
+            dict.fromkeys(i for i in article_ids if isinstance(i, str) and "\x00" not in i)
+        )
         if not wanted:
             return {}
         with self._reading("reading articles") as conn:
