@@ -231,3 +231,18 @@ def test_a_failed_step_inside_a_transaction_commits_nothing(store_url: str) -> N
             with pytest.raises(StoreError), store.transaction():
                 store.put_fingerprints([Fingerprint("missing00001", None, None, (), 0)])
         assert store.get_article("kept00000002") is not None
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(empty_url: str) -> None:
+    ready = threading.Barrier(4, timeout=30)
+
+    def open_and_write(n: int) -> None:
+        ready.wait()
+        with open_store(empty_url) as store:
+            store.put_articles([make_article(f"first{n:07d}")])
+
+    assert _in_threads(*(lambda n=n: open_and_write(n) for n in range(4))) == []
+    with psycopg.connect(empty_url, autocommit=True) as conn:
+        steps = [r[0] for r in conn.execute("SELECT version FROM newsloom_migrations ORDER BY 1")]
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 4
+    assert steps == list(range(1, backend.PostgresStore.latest_schema_version() + 1))
