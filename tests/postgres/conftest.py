@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from newsloom.store import Store, open_store
 from postgres.server import PostgresServer, ServerUnavailable, start_server
 
 TEMPLATE = "newsloom_template"
@@ -32,8 +33,6 @@ def pg_server() -> Iterator[PostgresServer]:
     except ServerUnavailable as exc:
         _unavailable(str(exc))
     try:
-        from newsloom.store import open_store
-
         server.create_database(TEMPLATE)
         open_store(server.url(TEMPLATE)).close()  # migrated once, copied per test
         yield server
@@ -46,6 +45,12 @@ def store_url(pg_server: PostgresServer) -> Iterator[str]:
     name = pg_server.create_database(template=TEMPLATE)
     yield pg_server.url(name)
     pg_server.drop_database(name)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    with open_store(store_url) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from newsloom.cluster import OnlineClusterer, cluster_stored, featurize
 from newsloom.dedup import Deduplicator
 from newsloom.errors import StoreError
-from newsloom.store import open_store
+from newsloom.store import Store, open_store
 from newsloom.store import postgres as backend
 from newsloom.store.migrations import Migration
 from newsloom.store.postgres_stories import PostgresStoryIndex
@@ -246,3 +246,10 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(empty_url: str
         steps = [r[0] for r in conn.execute("SELECT version FROM newsloom_migrations ORDER BY 1")]
         assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 4
     assert steps == list(range(1, backend.PostgresStore.latest_schema_version() + 1))
+
+
+def test_an_article_with_a_nul_character_is_refused_by_name(store: Store) -> None:
+    nul = make_article("nul000000001", paragraphs=["A NUL \x00 inside."])
+    with pytest.raises(StoreError, match=r"'nul000000001'.*NUL character"):
+        store.put_articles([make_article("fine00000001"), nul])
+    assert store.count_articles() == 0

@@ -85,6 +85,8 @@ _HEADLINE = (
     'MaxFragments=1, FragmentDelimiter=" … "'
 )
 _TERM = re.compile(r"[^\W_]+")
+# A NUL escaped in JSON text: "\u0000" after an even number of backslashes.
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 _ARTICLE_COLUMNS = (
     "id",
@@ -459,6 +461,14 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
                     f"{self._where}: article #{index} ({label!r}) cannot be stored, "
                     f"nothing from this batch was written: {exc}"
                 ) from exc
+            if _JSON_NUL.search(row.data) or "\x00" in row.id:
+                # PostgreSQL text and jsonb cannot hold NUL; extraction drops
+                # it, so only a hand-made article gets here.
+                raise StoreError(
+                    f"{self._where}: article #{index} ({row.id!r}) cannot be stored, nothing "
+                    "from this batch was written: it contains a NUL character, which "
+                    "PostgreSQL cannot store"
+                )
             batch[row.id] = row
         if not batch:
             return []
