@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import partition, single_process, spark_run
+from helpers import SHARED, partition, single_process, spark_run
 
 from clustering_metrics import bcubed
-from conftest import SHARED
 from newsloom.demo import corpus_path
 
 
