@@ -6,8 +6,8 @@ slow for the default test run.  This entry point runs the real CLI (reading,
 extraction, store, dedup, story placement, analysis: every transaction and
 every resume path) with the two model-backed functions swapped for stand-ins:
 a hashed bag-of-words embedding and capitalised words as entities.  Person-name
-tagging in cross-checks is off (``get_nlp`` gives no pipeline), as it is when
-spaCy is absent.  ``python reliability/light_models.py ingest …`` takes the
+tagging in cross-checks is off (``get_nlp`` gives no pipeline, as
+``Checker(nlp=False)`` would).  ``python reliability/light_models.py ingest …`` takes the
 same arguments as ``newsloom``.
 """
 
