@@ -4,7 +4,9 @@ Every SQL statement of the PostgreSQL store lives in this module and its
 ``postgres_*`` siblings; the schema is in ``postgres_schema``.  The connection
 runs in autocommit mode and each write opens its own transaction (READ
 COMMITTED), so a batch commits whole or not at all; ``transaction()`` groups
-several writes and a nested one is a savepoint, as in the SQLite store.
+several writes and a nested one is a savepoint, as in the SQLite store.  A
+write inside a transaction gets no savepoint of its own (two round trips
+each); when one fails, the whole transaction refuses to commit instead.
 
 Lock discipline between processes (all locks are transaction-scoped advisory
 locks, released by COMMIT or ROLLBACK, so a killed worker never leaves one):
