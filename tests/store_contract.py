@@ -558,7 +558,9 @@ def test_pipeline_groups_copies_and_places_stories(store: Store) -> None:
     assert members[0].reasons["new_story"] is True
     assert all(m.reasons["new_story"] is False for m in members[1:])
     assert store.get_story(story.id[:8]).id == story.id
-    assert {s.id for s in store.iter_stories(limit=10)} == set(owners.values())
+    listed = {s.id: s for s in store.iter_stories(limit=10)}
+    assert set(listed) == set(owners.values())
+    assert listed[story.id] == story
 
     # Running the same input again adds nothing.
     again = _pipeline(store).ingest_pages(pages)
@@ -685,7 +687,7 @@ def test_merged_stories_lead_to_their_survivor(store: Store) -> None:
     assert story is not None and story.id == survivor and absorbed in story.merged_from
     assert set(story.article_ids) == {left.id, right.id, bridging.id}
     assert set(store.stories_of([left.id, right.id, bridging.id]).values()) == {survivor}
-    assert [s.id for s in store.iter_stories()] == [survivor]
+    assert store.iter_stories() == [story]  # listed with its members and merges
     assert store.stories_to_analyse() == [survivor]
 
 

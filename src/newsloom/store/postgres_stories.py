@@ -487,7 +487,33 @@ class PostgresStoryMixin:
                 " ORDER BY updated DESC, id LIMIT %s OFFSET %s",
                 (since.isoformat() if since else "", limit, offset),
             ).fetchall()
-            return [self._story(conn, row) for row in rows]
+            ids = [row[0] for row in rows]
+            # Members and merges of the whole page in two queries, not two a story.
+            members: dict[str, list[str]] = {i: [] for i in ids}
+            for story_id, article_id in conn.execute(
+                "SELECT story_id, article_id FROM story_members WHERE story_id = ANY(%s)"
+                " ORDER BY story_id, seq",
+                (ids,),
+            ):
+                members[story_id].append(article_id)
+            merged: dict[str, list[str]] = {i: [] for i in ids}
+            for into_id, absorbed in conn.execute(
+                "SELECT into_id, absorbed FROM story_merges WHERE into_id = ANY(%s)"
+                " ORDER BY absorbed",
+                (ids,),
+            ):
+                merged[into_id].append(absorbed)
+        return [
+            Story(
+                id=row[0],
+                title=row[1],
+                article_ids=members[row[0]],
+                first_seen=_time(row[2]),
+                updated=_time(row[3]),
+                merged_from=merged[row[0]],
+            )
+            for row in rows
+        ]
 
     def count_stories(self) -> int:
         with self._reading("counting stories") as conn:
