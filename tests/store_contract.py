@@ -581,6 +581,8 @@ def test_stored_articles_get_stories_with_reasons(store: Store) -> None:
     assert members[0].reasons["new_story"] is True
     assert members[1].reasons["score"] >= 0.4 and members[1].reasons["shared_entities"]
     assert store.get_story(bridge_story.id[:8]).id == bridge_story.id
+    assert store.get_story("s") is None  # a prefix of both stories
+    assert store.get_story("no-such-story") is None
 
 
 def test_a_replaced_fingerprint_leaves_its_group(store: Store) -> None:

@@ -462,18 +462,20 @@ class PostgresStoryMixin:
         """A story by id (or unique prefix); a merged-away id leads to its survivor."""
         if not isinstance(story_id, str) or "\x00" in story_id:
             return None
+        query = "SELECT id, title, first_seen, updated, merged_into FROM stories WHERE id = %s"
         with self._reading("reading a story") as conn:
-            rows = conn.execute(
-                "SELECT id FROM stories WHERE id >= %s AND id < %s LIMIT 2",
-                (story_id, story_id + "\uffff"),
-            ).fetchall()
-            if len(rows) != 1 and not any(r[0] == story_id for r in rows):
-                return None
-            found = story_id if any(r[0] == story_id for r in rows) else rows[0][0]
-            final = self._final_story_id(conn, found)
-            row = conn.execute(
-                "SELECT id, title, first_seen, updated FROM stories WHERE id = %s", (final,)
-            ).fetchone()
+            # The full id (what pages link to) is one read; a prefix takes two.
+            row = conn.execute(query, (story_id,)).fetchone()
+            if row is None:
+                rows = conn.execute(
+                    "SELECT id FROM stories WHERE id >= %s AND id < %s LIMIT 2",
+                    (story_id, story_id + "\uffff"),
+                ).fetchall()
+                if len(rows) != 1:
+                    return None
+                row = conn.execute(query, (rows[0][0],)).fetchone()
+            if row is not None and row[4] is not None:  # merged away: show the survivor
+                row = conn.execute(query, (self._final_story_id(conn, row[0]),)).fetchone()
             return self._story(conn, row) if row else None
 
     def iter_stories(
