@@ -44,7 +44,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 StoreOption = Annotated[
     str | None,
     typer.Option(
-        "--store", help="Store URL: sqlite:///path.db (default ./newsloom.db or $NEWSLOOM_STORE)."
+        "--store",
+        help="Store URL: sqlite:///path.db or postgresql://user@host/db "
+        "(default ./newsloom.db or $NEWSLOOM_STORE).",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -800,7 +802,10 @@ def recluster(
 @app.command()
 def demo(
     store: Annotated[
-        str, typer.Option("--store", help="Where the demo store goes.")
+        str,
+        typer.Option(
+            "--store", help="Where the demo store goes (sqlite:///... or postgresql://...)."
+        ),
     ] = "sqlite:///newsloom-demo.db",
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the web app once ingested.")
