@@ -11,42 +11,31 @@ stories other workers committed before.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import psycopg
 
-from newsloom.cluster import EPOCH, Decision, StoryState, is_active
+from newsloom.cluster import StoryState, is_active
 from newsloom.errors import StoreError
+from newsloom.store.rows import (
+    STORY_COLUMNS,
+    UNDATED_DAY,
+    story_from_row,
+    story_member_from_row,
+    story_state_from_row,
+    utc_day,
+)
+from newsloom.store.story_batch import StoryBatch, StoryWrites
 from newsloom.types import Story, StoryMember
 
 if TYPE_CHECKING:
     from newsloom.store.postgres import PostgresStore
 
 __all__ = ["PostgresStoryIndex", "PostgresStoryMixin"]
-
-_STORY_COLUMNS = (
-    "id, title, first_seen, updated, size, centroid, terms, entities, keys, merged_into"
-)
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _day(moment: datetime) -> int:
-    """UTC day number (days since 1970-01-01, floored); a naive time counts as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - EPOCH).days
-
-
-_UNDATED_DAY = _day(EPOCH)
 
 
 def _candidate_query(keys: list[str], cutoff: int, per_key: int) -> tuple[str, list[object]]:
@@ -57,12 +46,12 @@ def _candidate_query(keys: list[str], cutoff: int, per_key: int) -> tuple[str, l
         " WHERE key = ANY(%s) AND day >= %s GROUP BY key, story_id"
     ]
     params: list[object] = [keys, cutoff]
-    if cutoff > _UNDATED_DAY:
+    if cutoff > UNDATED_DAY:
         probes.append(
             "SELECT key, story_id, day, 1 AS part FROM story_key_days"
             " WHERE key = ANY(%s) AND day = %s"
         )
-        params += [keys, _UNDATED_DAY]
+        params += [keys, UNDATED_DAY]
     query = (
         "SELECT story_id, COUNT(*) FROM ("
         " SELECT story_id, ROW_NUMBER() OVER"
@@ -73,37 +62,13 @@ def _candidate_query(keys: list[str], cutoff: int, per_key: int) -> tuple[str, l
     return query, [*params, per_key]
 
 
-def _story_from_row(row: Sequence[Any]) -> StoryState:
-    return StoryState(
-        id=row[0],
-        title=row[1],
-        first_seen=datetime.fromisoformat(row[2]),
-        updated=datetime.fromisoformat(row[3]),
-        size=row[4],
-        centroid=np.frombuffer(bytes(row[5]), dtype=np.float32).copy(),
-        terms=json.loads(row[6]),
-        entities=Counter(json.loads(row[7])),
-        keys=set(json.loads(row[8])),
-        merged_into=row[9],
-    )
-
-
-class PostgresStoryIndex:
+class PostgresStoryIndex(StoryBatch):
     """``StoryIndex`` over PostgreSQL with write-behind for one locked batch."""
 
     def __init__(self, store: PostgresStore) -> None:
+        super().__init__()
         self._store = store
         self._open = False  # a batch transaction holding STORIES_LOCK is open
-        self._stories: dict[str, StoryState] = {}
-        self._dirty: set[str] = set()
-        self._added: dict[str, set[str]] = {}
-        self._filed_day: dict[str, int] = {}
-        self._merges: list[tuple[str, str, str]] = []
-        self._members: list[tuple[str, str, str | None, str]] = []
-        self._df_delta: Counter[str] = Counter()
-        self._documents_delta = 0
-        self._df_cache: dict[str, int] = {}
-        self._documents: int | None = None
 
     # -- the batch transaction ---------------------------------------------
 
@@ -154,20 +119,17 @@ class PostgresStoryIndex:
             return
         with self._batch("reading stories") as conn:
             rows = conn.execute(
-                f"SELECT {_STORY_COLUMNS} FROM stories WHERE id = ANY(%s)", (missing,)
+                f"SELECT {STORY_COLUMNS} FROM stories WHERE id = ANY(%s)", (missing,)
             ).fetchall()
         for row in rows:
-            story = _story_from_row(row)
-            self._stories[story.id] = story
-            if not story.merged_into:
-                self._filed_day[story.id] = _day(story.updated)
+            self._cache(story_state_from_row(row))
 
     def candidates(
         self, keys: Sequence[str], active_since: datetime, limit: int, per_key: int
     ) -> list[StoryState]:
         if not keys or limit <= 0:
             return []
-        cutoff = _day(active_since)
+        cutoff = utc_day(active_since)
         hits: Counter[str] = Counter()
         unique = list(dict.fromkeys(keys))
         with self._batch("finding candidate stories") as conn:
@@ -175,13 +137,7 @@ class PostgresStoryIndex:
             for start in range(0, len(unique), 2000):
                 query, params = _candidate_query(unique[start : start + 2000], cutoff, per_key)
                 hits.update(dict(conn.execute(query, params).fetchall()))
-        # Stories changed in this batch are not in the table yet.
-        wanted = set(keys)
-        for story_id, story in self._stories.items():
-            if story_id in self._dirty and is_active(story, active_since):
-                overlap = len(wanted & story.keys)
-                if overlap:
-                    hits[story_id] = max(hits[story_id], overlap)
+        self._add_dirty_hits(hits, keys, active_since)
         out: list[StoryState] = []
         ranked = [story_id for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))]
         # Stories are read a chunk at a time in rank order: usually the first
@@ -196,16 +152,6 @@ class PostgresStoryIndex:
                 if len(out) >= limit:
                     return out
         return out
-
-    def save(self, story: StoryState, added_keys: Iterable[str]) -> None:
-        self._stories[story.id] = story
-        self._added.setdefault(story.id, set()).update(added_keys)
-        self._dirty.add(story.id)
-
-    def merge(self, absorbed: StoryState, into: StoryState, article_id: str) -> None:
-        absorbed.merged_into = into.id
-        self.save(absorbed, ())
-        self._merges.append((absorbed.id, into.id, article_id))
 
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
         terms = list(terms)
@@ -227,53 +173,26 @@ class PostgresStoryIndex:
         df = {t: self._df_cache[t] + self._df_delta[t] for t in terms}
         return df, self._documents + self._documents_delta
 
-    def count_document(self, terms: Iterable[str]) -> None:
-        self._df_delta.update(set(terms))
-        self._documents_delta += 1
-
     # -- batch -------------------------------------------------------------
-
-    def record(self, decision: Decision, decided_at: datetime | None) -> None:
-        self._members.append(
-            (
-                decision.article_id,
-                decision.story_id,
-                decided_at.isoformat() if decided_at else None,
-                json.dumps(decision.reasons()),
-            )
-        )
 
     def flush(self) -> None:
         """Write the batch's stories, keys, memberships, merges and counts, and
         commit (releasing the lock)."""
         action = "saving stories"
-        if not (self._dirty or self._members or self._df_delta):
+        if not self._has_writes():
             self._finish(action, commit=True)
             return
-        filed: dict[str, int | None] = {}
         try:
             with self._batch(action) as conn:
                 self._refuse_placed(conn)
-                self._write(conn, filed)
+                # Planned once the batch is open: opening it rereads the caches.
+                writes = self._story_writes()
+                self._write(conn, writes)
         except BaseException:
             self._finish(action, commit=False)
             raise
         self._finish(action, commit=True)
-        for story_id, filed_day in filed.items():
-            if filed_day is None:
-                self._filed_day.pop(story_id, None)
-            else:
-                self._filed_day[story_id] = filed_day
-        self._added.clear()
-        for term, delta in self._df_delta.items():
-            self._df_cache[term] = self._df_cache.get(term, 0) + delta
-        if self._documents is not None:
-            self._documents += self._documents_delta
-        self._dirty.clear()
-        self._merges.clear()
-        self._members.clear()
-        self._df_delta.clear()
-        self._documents_delta = 0
+        self._flushed(writes.filed)
 
     def _refuse_placed(self, conn: psycopg.Connection[Any]) -> None:
         """Refuse the batch if another worker placed one of its articles after
@@ -293,48 +212,12 @@ class PostgresStoryIndex:
                 "placed by the next run"
             )
 
-    def _write(self, conn: psycopg.Connection[Any], filed: dict[str, int | None]) -> None:
-        rows: list[tuple[object, ...]] = []
-        keys: list[tuple[str, int, str]] = []
-        unfiled: list[str] = []  # merged away: no keys any more
-        undated: list[str] = []  # dated now: leave the undated bucket
-        for story_id in sorted(self._dirty):
-            story = self._stories[story_id]
-            rows.append(
-                (
-                    story.id,
-                    story.title,
-                    story.first_seen.isoformat(),
-                    story.updated.isoformat(),
-                    story.size,
-                    np.asarray(story.centroid, dtype=np.float32).tobytes(),
-                    json.dumps(story.terms),
-                    json.dumps(dict(story.entities)),
-                    json.dumps(sorted(story.keys)),
-                    story.merged_into,
-                )
-            )
-            if story.merged_into:
-                unfiled.append(story.id)
-                filed[story.id] = None
-                continue
-            # Keys are filed under the day of the story's last update; rows of
-            # earlier days stay (see sqlite_stories.py): only a new day or new
-            # keys cost writes.
-            day = _day(story.updated)
-            before = self._filed_day.get(story.id)
-            if before == day:
-                new_keys = sorted(self._added.get(story.id, set()) & story.keys)
-            else:
-                new_keys = sorted(story.keys)
-                if before == _UNDATED_DAY:
-                    undated.append(story.id)
-            keys += [(key, day, story.id) for key in new_keys]
-            filed[story.id] = day
+    def _write(self, conn: psycopg.Connection[Any], writes: StoryWrites) -> None:
+        rows, keys, unfiled, undated = writes.stories, writes.keys, writes.unfiled, writes.undated
         with conn.cursor() as cur:
             if rows:
                 cur.executemany(
-                    f"INSERT INTO stories ({_STORY_COLUMNS})"
+                    f"INSERT INTO stories ({STORY_COLUMNS})"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (id) DO UPDATE SET title = excluded.title,"
                     " first_seen = excluded.first_seen, updated = excluded.updated,"
@@ -348,7 +231,7 @@ class PostgresStoryIndex:
             if undated:
                 cur.execute(
                     "DELETE FROM story_key_days WHERE story_id = ANY(%s) AND day = %s",
-                    (undated, _UNDATED_DAY),
+                    (undated, UNDATED_DAY),
                 )
             if keys:
                 cur.execute(
@@ -364,7 +247,7 @@ class PostgresStoryIndex:
                     " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (article_id) DO UPDATE SET"
                     " story_id = excluded.story_id, seq = excluded.seq,"
                     " decided_at = excluded.decided_at, reasons = excluded.reasons",
-                    [(a, s, seq + i + 1, d, r) for i, (a, s, d, r) in enumerate(self._members)],
+                    self._member_rows(seq),
                 )
             # In order: a story absorbed by one that is absorbed later in the
             # batch moves twice, as in SQLite.
@@ -398,15 +281,7 @@ class PostgresStoryIndex:
         try:
             self._finish("discarding a batch", commit=False)
         finally:
-            self._stories.clear()
-            self._dirty.clear()
-            self._added.clear()
-            self._filed_day.clear()
-            self._merges.clear()
-            self._members.clear()
-            self._df_delta.clear()
-            self._documents_delta = 0
-            self._documents = None
+            self._forget()
 
 
 class PostgresStoryMixin:
@@ -449,14 +324,7 @@ class PostgresStoryMixin:
                 (row[0],),
             )
         ]
-        return Story(
-            id=row[0],
-            title=row[1],
-            article_ids=ids,
-            first_seen=_time(row[2]),
-            updated=_time(row[3]),
-            merged_from=merged,
-        )
+        return story_from_row(row, ids, merged)
 
     def get_story(self, story_id: str) -> Story | None:
         """A story by id (or unique prefix); a merged-away id leads to its survivor."""
@@ -505,17 +373,7 @@ class PostgresStoryMixin:
                 (ids,),
             ):
                 merged[into_id].append(absorbed)
-        return [
-            Story(
-                id=row[0],
-                title=row[1],
-                article_ids=members[row[0]],
-                first_seen=_time(row[2]),
-                updated=_time(row[3]),
-                merged_from=merged[row[0]],
-            )
-            for row in rows
-        ]
+        return [story_from_row(row, members[row[0]], merged[row[0]]) for row in rows]
 
     def count_stories(self) -> int:
         with self._reading("counting stories") as conn:
@@ -529,7 +387,7 @@ class PostgresStoryMixin:
                 " WHERE story_id = %s ORDER BY seq",
                 (story_id,),
             ).fetchall()
-        return [StoryMember(r[0], r[1], _time(r[2]), json.loads(r[3])) for r in rows]
+        return [story_member_from_row(r) for r in rows]
 
     def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Article id → story id, for the ids that have a story."""

@@ -18,16 +18,22 @@ bench/growth.py).  The exact time is still checked on the story itself.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 
-import numpy as np
-
-from newsloom.cluster import EPOCH, Decision, StoryState, is_active
+from newsloom.cluster import StoryState, is_active
+from newsloom.store.rows import (
+    STORY_COLUMNS,
+    UNDATED_DAY,
+    story_from_row,
+    story_member_from_row,
+    story_state_from_row,
+)
+from newsloom.store.rows import utc_day as _day
+from newsloom.store.story_batch import StoryBatch
 from newsloom.types import Story, StoryMember
 
 __all__ = ["STORY_KEY_DAYS_SCHEMA", "STORY_SCHEMA", "SQLiteStoryIndex", "SQLiteStoryMixin"]
@@ -112,21 +118,6 @@ STORY_KEY_DAYS_SCHEMA: tuple[str, ...] = (
 Connect = Callable[[str], AbstractContextManager[sqlite3.Connection]]
 
 
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _day(moment: datetime) -> int:
-    """UTC day number (days since 1970-01-01, floored); a naive time counts as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - EPOCH).days
-
-
-# Undated stories (updated == EPOCH) are filed under day 0.
-_UNDATED_DAY = _day(EPOCH)
-
-
 def _candidate_query(keys: list[str], cutoff: int, per_key: int) -> tuple[str, list[object]]:
     """SQL counting, per story, the keys for which it is among the newest ``per_key``.
 
@@ -143,12 +134,12 @@ def _candidate_query(keys: list[str], cutoff: int, per_key: int) -> tuple[str, l
         f" WHERE key IN ({marks}) AND day >= ? GROUP BY key, story_id"
     ]
     params: list[object] = [*keys, cutoff]
-    if cutoff > _UNDATED_DAY:
+    if cutoff > UNDATED_DAY:
         probes.append(
             f"SELECT key, story_id, day, 1 AS part FROM story_key_days"
             f" WHERE key IN ({marks}) AND day = ?"
         )
-        params += [*keys, _UNDATED_DAY]
+        params += [*keys, UNDATED_DAY]
     query = (
         "SELECT story_id, COUNT(*) FROM ("
         " SELECT story_id, ROW_NUMBER() OVER"
@@ -159,40 +150,13 @@ def _candidate_query(keys: list[str], cutoff: int, per_key: int) -> tuple[str, l
     return query, [*params, per_key]
 
 
-def _story_from_row(row: sqlite3.Row) -> StoryState:
-    return StoryState(
-        id=row["id"],
-        title=row["title"],
-        first_seen=datetime.fromisoformat(row["first_seen"]),
-        updated=datetime.fromisoformat(row["updated"]),
-        size=row["size"],
-        centroid=np.frombuffer(row["centroid"], dtype=np.float32).copy(),
-        terms=json.loads(row["terms"]),
-        entities=Counter(json.loads(row["entities"])),
-        keys=set(json.loads(row["keys"])),
-        merged_into=row["merged_into"],
-    )
-
-
-class SQLiteStoryIndex:
+class SQLiteStoryIndex(StoryBatch):
     """``StoryIndex`` over SQLite with write-behind for one batch."""
 
     def __init__(self, reading: Connect, transaction: Connect) -> None:
+        super().__init__()
         self._reading = reading
         self._transaction = transaction
-        self._stories: dict[str, StoryState] = {}
-        self._dirty: set[str] = set()  # stories changed in this batch
-        # Keys added to each story since the last flush.
-        self._added: dict[str, set[str]] = {}
-        # The day under which story_key_days holds every key of a stored story
-        # (the day of its stored ``updated``).
-        self._filed_day: dict[str, int] = {}
-        self._merges: list[tuple[str, str, str]] = []
-        self._members: list[tuple[str, str, str | None, str]] = []
-        self._df_delta: Counter[str] = Counter()
-        self._documents_delta = 0
-        self._df_cache: dict[str, int] = {}
-        self._documents: int | None = None
 
     # -- StoryIndex --------------------------------------------------------
 
@@ -200,13 +164,13 @@ class SQLiteStoryIndex:
         if story_id in self._stories:
             return self._stories[story_id]
         with self._reading("reading a story") as conn:
-            row = conn.execute("SELECT * FROM stories WHERE id = ?", (story_id,)).fetchone()
+            row = conn.execute(
+                f"SELECT {STORY_COLUMNS} FROM stories WHERE id = ?", (story_id,)
+            ).fetchone()
         if row is None:
             return None
-        story = _story_from_row(row)
-        self._stories[story_id] = story
-        if not story.merged_into:
-            self._filed_day[story_id] = _day(story.updated)
+        story = story_state_from_row(row)
+        self._cache(story)
         return story
 
     def candidates(
@@ -228,13 +192,7 @@ class SQLiteStoryIndex:
                         ).fetchall()
                     )
                 )
-        # Stories changed in this batch are not in the table yet.
-        wanted = set(keys)
-        for story_id, story in self._stories.items():
-            if story_id in self._dirty and is_active(story, active_since):
-                overlap = len(wanted & story.keys)
-                if overlap:
-                    hits[story_id] = max(hits[story_id], overlap)
+        self._add_dirty_hits(hits, keys, active_since)
         out: list[StoryState] = []
         for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0])):
             story = self.get(story_id)
@@ -243,16 +201,6 @@ class SQLiteStoryIndex:
             if len(out) >= limit:
                 break
         return out
-
-    def save(self, story: StoryState, added_keys: Iterable[str]) -> None:
-        self._stories[story.id] = story
-        self._added.setdefault(story.id, set()).update(added_keys)
-        self._dirty.add(story.id)
-
-    def merge(self, absorbed: StoryState, into: StoryState, article_id: str) -> None:
-        absorbed.merged_into = into.id
-        self.save(absorbed, ())
-        self._merges.append((absorbed.id, into.id, article_id))
 
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
         terms = list(terms)
@@ -274,82 +222,39 @@ class SQLiteStoryIndex:
         df = {t: self._df_cache[t] + self._df_delta[t] for t in terms}
         return df, self._documents + self._documents_delta
 
-    def count_document(self, terms: Iterable[str]) -> None:
-        self._df_delta.update(set(terms))
-        self._documents_delta += 1
-
     # -- batch -------------------------------------------------------------
-
-    def record(self, decision: Decision, decided_at: datetime | None) -> None:
-        self._members.append(
-            (
-                decision.article_id,
-                decision.story_id,
-                decided_at.isoformat() if decided_at else None,
-                json.dumps(decision.reasons()),
-            )
-        )
 
     def flush(self) -> None:
         """Write the batch's stories, keys, memberships, merges and counts at once."""
-        if not (self._dirty or self._members or self._df_delta):
+        if not self._has_writes():
             return
-        filed: dict[str, int | None] = {}
+        writes = self._story_writes()
         with self._transaction("saving stories") as conn:
-            for story_id in sorted(self._dirty):
-                story = self._stories[story_id]
-                updated = story.updated.isoformat()
-                conn.execute(
-                    "INSERT INTO stories (id, title, first_seen, updated, size, centroid, terms,"
-                    " entities, keys, merged_into) VALUES (?,?,?,?,?,?,?,?,?,?)"
-                    " ON CONFLICT (id) DO UPDATE SET title=excluded.title,"
-                    " first_seen=excluded.first_seen, updated=excluded.updated,"
-                    " size=excluded.size, centroid=excluded.centroid, terms=excluded.terms,"
-                    " entities=excluded.entities, keys=excluded.keys,"
-                    " merged_into=excluded.merged_into",
-                    (
-                        story.id,
-                        story.title,
-                        story.first_seen.isoformat(),
-                        updated,
-                        story.size,
-                        np.asarray(story.centroid, dtype=np.float32).tobytes(),
-                        json.dumps(story.terms),
-                        json.dumps(dict(story.entities)),
-                        json.dumps(sorted(story.keys)),
-                        story.merged_into,
-                    ),
-                )
-                # Keys are filed under the day of the story's last update, so
-                # lookups skip quiet stories.  Rows of earlier days stay (the
-                # lookup reads the newest first and checks the exact time): only
-                # a new day or new keys cost writes.
-                if story.merged_into:
-                    conn.execute("DELETE FROM story_key_days WHERE story_id = ?", (story.id,))
-                    filed[story.id] = None
-                    continue
-                day = _day(story.updated)
-                before = self._filed_day.get(story.id)
-                if before == day:
-                    new_keys = sorted(self._added.get(story.id, set()) & story.keys)
-                else:
-                    new_keys = sorted(story.keys)
-                    if before == _UNDATED_DAY:
-                        # Keep the undated bucket to stories that are undated.
-                        conn.execute(
-                            "DELETE FROM story_key_days WHERE story_id = ? AND day = ?",
-                            (story.id, _UNDATED_DAY),
-                        )
-                conn.executemany(
-                    "INSERT OR IGNORE INTO story_key_days (key, day, story_id) VALUES (?,?,?)",
-                    [(key, day, story.id) for key in new_keys],
-                )
-                filed[story.id] = day
+            conn.executemany(
+                f"INSERT INTO stories ({STORY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (id) DO UPDATE SET title=excluded.title,"
+                " first_seen=excluded.first_seen, updated=excluded.updated,"
+                " size=excluded.size, centroid=excluded.centroid, terms=excluded.terms,"
+                " entities=excluded.entities, keys=excluded.keys,"
+                " merged_into=excluded.merged_into",
+                writes.stories,
+            )
+            conn.executemany(
+                "DELETE FROM story_key_days WHERE story_id = ?", [(i,) for i in writes.unfiled]
+            )
+            conn.executemany(
+                "DELETE FROM story_key_days WHERE story_id = ? AND day = ?",
+                [(i, UNDATED_DAY) for i in writes.undated],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO story_key_days (key, day, story_id) VALUES (?,?,?)",
+                writes.keys,
+            )
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM story_members").fetchone()[0]
             conn.executemany(
                 "INSERT OR REPLACE INTO story_members (article_id, story_id, seq, decided_at,"
                 " reasons) VALUES (?,?,?,?,?)",
-                [(a, s, seq + i + 1, d, r) for i, (a, s, d, r) in enumerate(self._members)],
+                self._member_rows(seq),
             )
             for absorbed, into, article_id in self._merges:
                 conn.execute(
@@ -370,21 +275,7 @@ class SQLiteStoryIndex:
                 " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
                 (self._documents_delta,),
             )
-        for story_id, filed_day in filed.items():
-            if filed_day is None:
-                self._filed_day.pop(story_id, None)
-            else:
-                self._filed_day[story_id] = filed_day
-        self._added.clear()
-        for term, delta in self._df_delta.items():
-            self._df_cache[term] = self._df_cache.get(term, 0) + delta
-        if self._documents is not None:
-            self._documents += self._documents_delta
-        self._dirty.clear()
-        self._merges.clear()
-        self._members.clear()
-        self._df_delta.clear()
-        self._documents_delta = 0
+        self._flushed(writes.filed)
         # Keep memory bounded across a long ingest: reread stories when needed.
         if len(self._stories) > 5000:
             self._stories.clear()
@@ -394,15 +285,7 @@ class SQLiteStoryIndex:
 
     def discard(self) -> None:
         """Forget the unflushed batch (after a failure), so nothing half-done is written."""
-        self._stories.clear()
-        self._dirty.clear()
-        self._added.clear()
-        self._filed_day.clear()
-        self._merges.clear()
-        self._members.clear()
-        self._df_delta.clear()
-        self._documents_delta = 0
-        self._documents = None
+        self._forget()
 
 
 class SQLiteStoryMixin:
@@ -441,14 +324,7 @@ class SQLiteStoryMixin:
                 (row["id"],),
             )
         ]
-        return Story(
-            id=row["id"],
-            title=row["title"],
-            article_ids=ids,
-            first_seen=_time(row["first_seen"]),
-            updated=_time(row["updated"]),
-            merged_from=merged,
-        )
+        return story_from_row(row, ids, merged)
 
     def get_story(self, story_id: str) -> Story | None:
         """A story by id (or unique prefix); a merged-away id leads to its survivor."""
@@ -488,7 +364,7 @@ class SQLiteStoryMixin:
                 " WHERE story_id = ? ORDER BY seq",
                 (story_id,),
             ).fetchall()
-        return [StoryMember(r[0], r[1], _time(r[2]), json.loads(r[3])) for r in rows]
+        return [story_member_from_row(r) for r in rows]
 
     def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Article id → story id, for the ids that have a story."""

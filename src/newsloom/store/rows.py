@@ -1,0 +1,240 @@
+"""Backend-neutral conversions between stored rows and records.
+
+The SQLite and PostgreSQL stores keep the same columns in the same order and
+differ only in SQL and in how a value comes back (a ``sqlite3.Row`` or a
+tuple; JSON as text or as an already decoded ``jsonb`` value).  The functions
+here take rows by position and JSON already decoded, so each backend keeps
+only its queries and connection handling and both build the same records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from newsloom.cluster import EPOCH, StoryState
+from newsloom.errors import StoreError
+from newsloom.store.base import ArticleVersion
+from newsloom.types import (
+    Conflict,
+    ConflictSide,
+    Passage,
+    Provenance,
+    Story,
+    StoryMember,
+)
+
+__all__ = [
+    "STORY_COLUMNS",
+    "UNDATED_DAY",
+    "article_order",
+    "article_version_from_row",
+    "check_article_listing",
+    "conflict_from_data",
+    "conflict_row",
+    "parse_time",
+    "passage_from_dict",
+    "provenance_from_row",
+    "provenance_row",
+    "side_from_dict",
+    "story_from_row",
+    "story_member_from_row",
+    "story_state_from_row",
+    "story_state_row",
+    "utc_day",
+]
+
+# The columns of ``stories`` in the order ``story_state_from_row`` and
+# ``story_state_row`` use.
+STORY_COLUMNS = "id, title, first_seen, updated, size, centroid, terms, entities, keys, merged_into"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """A stored ISO time, or None for a missing (NULL or empty) one."""
+    return datetime.fromisoformat(value) if value else None
+
+
+def utc_day(moment: datetime) -> int:
+    """UTC day number (days since 1970-01-01, floored); a naive time counts as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH).days
+
+
+# Undated stories (updated == EPOCH) are filed under day 0.
+UNDATED_DAY = utc_day(EPOCH)
+
+
+# -- stories ---------------------------------------------------------------
+
+
+def story_state_from_row(row: Sequence[Any]) -> StoryState:
+    """The clusterer's state of a story from a row of ``STORY_COLUMNS``."""
+    return StoryState(
+        id=row[0],
+        title=row[1],
+        first_seen=datetime.fromisoformat(row[2]),
+        updated=datetime.fromisoformat(row[3]),
+        size=row[4],
+        # bytes(): PostgreSQL hands back a memoryview.
+        centroid=np.frombuffer(bytes(row[5]), dtype=np.float32).copy(),
+        terms=json.loads(row[6]),
+        entities=Counter(json.loads(row[7])),
+        keys=set(json.loads(row[8])),
+        merged_into=row[9],
+    )
+
+
+def story_state_row(story: StoryState) -> tuple[object, ...]:
+    """The values of ``STORY_COLUMNS`` that store ``story``."""
+    return (
+        story.id,
+        story.title,
+        story.first_seen.isoformat(),
+        story.updated.isoformat(),
+        story.size,
+        np.asarray(story.centroid, dtype=np.float32).tobytes(),
+        json.dumps(story.terms),
+        json.dumps(dict(story.entities)),
+        json.dumps(sorted(story.keys)),
+        story.merged_into,
+    )
+
+
+def story_from_row(row: Sequence[Any], article_ids: list[str], merged_from: list[str]) -> Story:
+    """A story from a row starting ``id, title, first_seen, updated``."""
+    return Story(
+        id=row[0],
+        title=row[1],
+        article_ids=article_ids,
+        first_seen=parse_time(row[2]),
+        updated=parse_time(row[3]),
+        merged_from=merged_from,
+    )
+
+
+def story_member_from_row(row: Sequence[Any]) -> StoryMember:
+    """A membership from ``article_id, story_id, decided_at, reasons``."""
+    return StoryMember(row[0], row[1], parse_time(row[2]), json.loads(row[3]))
+
+
+# -- analysis --------------------------------------------------------------
+
+
+def passage_from_dict(data: Mapping[str, Any]) -> Passage:
+    return Passage(
+        a_start=data["a"]["start"],
+        a_end=data["a"]["end"],
+        b_start=data["b"]["start"],
+        b_end=data["b"]["end"],
+        a_text=data["a"]["text"],
+        b_text=data["b"]["text"],
+        score=float(data["score"]),
+        kind=data["kind"],
+    )
+
+
+def side_from_dict(data: Mapping[str, Any]) -> ConflictSide:
+    start, end = data.get("span") or (0, 0)
+    return ConflictSide(data["article_id"], data["sentence"], int(start), int(end))
+
+
+def provenance_row(story_id: str, edge: Provenance) -> tuple[object, ...]:
+    """Values of ``story_id, derived_id, source_id, relation, score, attributed,
+    directed, data`` (data as JSON text) that store ``edge``."""
+    return (
+        story_id,
+        edge.derived_id,
+        edge.source_id,
+        edge.relation,
+        float(edge.score),
+        # A bool: SQLite stores it as 0/1, PostgreSQL as boolean.
+        bool(edge.attributed),
+        bool(edge.directed),
+        json.dumps(
+            {"spans": [p.to_dict() for p in edge.spans], "evidence": edge.evidence},
+            ensure_ascii=False,
+        ),
+    )
+
+
+def provenance_from_row(row: Sequence[Any], data: Mapping[str, Any]) -> Provenance:
+    """An edge from ``derived_id, source_id, relation, score, attributed,
+    directed`` and its decoded ``data``."""
+    return Provenance(
+        derived_id=row[0],
+        source_id=row[1],
+        relation=row[2],
+        score=float(row[3]),
+        attributed=bool(row[4]),
+        directed=bool(row[5]),
+        spans=[passage_from_dict(p) for p in data.get("spans", [])],
+        evidence=data.get("evidence", {}),
+    )
+
+
+def conflict_row(story_id: str, seq: int, conflict: Conflict) -> tuple[object, ...]:
+    """Values of ``story_id, seq, kind, a_article, b_article, confidence, data``."""
+    return (
+        story_id,
+        seq,
+        conflict.kind,
+        conflict.a.article_id,
+        conflict.b.article_id,
+        float(conflict.confidence),
+        json.dumps(conflict.to_dict(), ensure_ascii=False),
+    )
+
+
+def conflict_from_data(data: Mapping[str, Any], story_id: str) -> Conflict:
+    return Conflict(
+        kind=data["kind"],
+        a=side_from_dict(data["a"]),
+        b=side_from_dict(data["b"]),
+        explanation=data["explanation"],
+        confidence=float(data["confidence"]),
+        story_id=story_id,
+    )
+
+
+# -- articles --------------------------------------------------------------
+
+
+def article_version_from_row(row: Sequence[Any]) -> ArticleVersion:
+    """A version from ``article_id, version, raw_sha256, content_sha256,
+    fetched_at, stored_at``."""
+    return ArticleVersion(
+        article_id=row[0],
+        version=row[1],
+        raw_sha256=row[2],
+        content_sha256=row[3],
+        fetched_at=parse_time(row[4]),
+        stored_at=datetime.fromisoformat(row[5]),
+    )
+
+
+def check_article_listing(order: str, limit: int | None, offset: int) -> None:
+    """Refuse the arguments of ``iter_articles`` that neither backend takes."""
+    if order not in ("published", "stored"):
+        raise StoreError(f"unknown order {order!r}: use 'published' or 'stored'")
+    if (limit is not None and limit < 0) or offset < 0:
+        raise StoreError("limit and offset must not be negative")
+
+
+def article_order(order: str, newest_first: bool) -> tuple[str, str, str]:
+    """The sort key expression, direction and keyset comparison of a listing.
+
+    Articles without a date go last in both directions: '' sorts before every
+    ISO date, '~' after.
+    """
+    if order == "stored":
+        key = "stored_at"
+    else:
+        key = "coalesce(published, '')" if newest_first else "coalesce(published, '~')"
+    direction, compare = ("DESC", "<") if newest_first else ("ASC", ">")
+    return key, direction, compare
