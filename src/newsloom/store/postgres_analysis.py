@@ -17,7 +17,12 @@ from typing import Any
 
 import psycopg
 
-from newsloom.store.sqlite_analysis import _passage, _side
+from newsloom.store.rows import (
+    conflict_from_data,
+    conflict_row,
+    provenance_from_row,
+    provenance_row,
+)
 from newsloom.types import Conflict, Provenance, StorySummary
 
 __all__ = ["PostgresAnalysisMixin"]
@@ -81,42 +86,13 @@ class PostgresAnalysisMixin:
                         " relation = excluded.relation, score = excluded.score,"
                         " attributed = excluded.attributed, directed = excluded.directed,"
                         " data = excluded.data",
-                        [
-                            (
-                                story_id,
-                                edge.derived_id,
-                                edge.source_id,
-                                edge.relation,
-                                float(edge.score),
-                                bool(edge.attributed),
-                                bool(edge.directed),
-                                json.dumps(
-                                    {
-                                        "spans": [p.to_dict() for p in edge.spans],
-                                        "evidence": edge.evidence,
-                                    },
-                                    ensure_ascii=False,
-                                ),
-                            )
-                            for edge in provenance
-                        ],
+                        [provenance_row(story_id, edge) for edge in provenance],
                     )
                 if conflicts:
                     cur.executemany(
                         "INSERT INTO conflicts (story_id, seq, kind, a_article, b_article,"
                         " confidence, data) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb)",
-                        [
-                            (
-                                story_id,
-                                seq,
-                                conflict.kind,
-                                conflict.a.article_id,
-                                conflict.b.article_id,
-                                float(conflict.confidence),
-                                json.dumps(conflict.to_dict(), ensure_ascii=False),
-                            )
-                            for seq, conflict in enumerate(conflicts)
-                        ],
+                        [conflict_row(story_id, seq, c) for seq, c in enumerate(conflicts)],
                     )
             conn.execute(
                 "INSERT INTO story_analysis (story_id, members, analysed_at) VALUES (%s, %s, %s)"
@@ -133,36 +109,15 @@ class PostgresAnalysisMixin:
                 " FROM provenance WHERE story_id = %s ORDER BY derived_id, source_id",
                 (story_id,),
             ).fetchall()
-        return [
-            Provenance(
-                derived_id=row[0],
-                source_id=row[1],
-                relation=row[2],
-                score=float(row[3]),
-                attributed=bool(row[4]),
-                directed=bool(row[5]),
-                spans=[_passage(p) for p in row[6].get("spans", [])],
-                evidence=row[6].get("evidence", {}),
-            )
-            for row in rows
-        ]
+        # data is jsonb: psycopg hands it back decoded.
+        return [provenance_from_row(row, row[6]) for row in rows]
 
     def story_conflicts(self, story_id: str) -> list[Conflict]:
         with self._reading("reading conflicts") as conn:
             rows = conn.execute(
                 "SELECT data FROM conflicts WHERE story_id = %s ORDER BY seq", (story_id,)
             ).fetchall()
-        return [
-            Conflict(
-                kind=data["kind"],
-                a=_side(data["a"]),
-                b=_side(data["b"]),
-                explanation=data["explanation"],
-                confidence=float(data["confidence"]),
-                story_id=story_id,
-            )
-            for (data,) in rows
-        ]
+        return [conflict_from_data(data, story_id) for (data,) in rows]
 
     def story_summary(self, story_id: str) -> StorySummary | None:
         """The story's cited summary from its last analysis, or None."""

@@ -15,7 +15,13 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from newsloom.types import Conflict, ConflictSide, Passage, Provenance, StorySummary
+from newsloom.store.rows import (
+    conflict_from_data,
+    conflict_row,
+    provenance_from_row,
+    provenance_row,
+)
+from newsloom.types import Conflict, Provenance, StorySummary
 
 __all__ = ["ANALYSIS_SCHEMA", "SUMMARY_SCHEMA", "SQLiteAnalysisMixin"]
 
@@ -126,24 +132,6 @@ SUMMARY_SCHEMA: tuple[str, ...] = (
 Connect = Callable[[str], AbstractContextManager[sqlite3.Connection]]
 
 
-def _passage(data: dict) -> Passage:
-    return Passage(
-        a_start=data["a"]["start"],
-        a_end=data["a"]["end"],
-        b_start=data["b"]["start"],
-        b_end=data["b"]["end"],
-        a_text=data["a"]["text"],
-        b_text=data["b"]["text"],
-        score=float(data["score"]),
-        kind=data["kind"],
-    )
-
-
-def _side(data: dict) -> ConflictSide:
-    start, end = data.get("span") or (0, 0)
-    return ConflictSide(data["article_id"], data["sentence"], int(start), int(end))
-
-
 class SQLiteAnalysisMixin:
     """Provenance and conflict reads and writes for ``SQLiteStore``."""
 
@@ -186,41 +174,12 @@ class SQLiteAnalysisMixin:
             conn.executemany(
                 "INSERT OR REPLACE INTO provenance (story_id, derived_id, source_id, relation,"
                 " score, attributed, directed, data) VALUES (?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        story_id,
-                        edge.derived_id,
-                        edge.source_id,
-                        edge.relation,
-                        float(edge.score),
-                        int(edge.attributed),
-                        int(edge.directed),
-                        json.dumps(
-                            {
-                                "spans": [p.to_dict() for p in edge.spans],
-                                "evidence": edge.evidence,
-                            },
-                            ensure_ascii=False,
-                        ),
-                    )
-                    for edge in provenance
-                ],
+                [provenance_row(story_id, edge) for edge in provenance],
             )
             conn.executemany(
                 "INSERT INTO conflicts (story_id, seq, kind, a_article, b_article, confidence,"
                 " data) VALUES (?,?,?,?,?,?,?)",
-                [
-                    (
-                        story_id,
-                        seq,
-                        conflict.kind,
-                        conflict.a.article_id,
-                        conflict.b.article_id,
-                        float(conflict.confidence),
-                        json.dumps(conflict.to_dict(), ensure_ascii=False),
-                    )
-                    for seq, conflict in enumerate(conflicts)
-                ],
+                [conflict_row(story_id, seq, c) for seq, c in enumerate(conflicts)],
             )
             conn.execute(
                 "INSERT OR REPLACE INTO story_analysis (story_id, members, analysed_at)"
@@ -236,42 +195,14 @@ class SQLiteAnalysisMixin:
                 " FROM provenance WHERE story_id = ? ORDER BY derived_id, source_id",
                 (story_id,),
             ).fetchall()
-        out = []
-        for row in rows:
-            data = json.loads(row[6])
-            out.append(
-                Provenance(
-                    derived_id=row[0],
-                    source_id=row[1],
-                    relation=row[2],
-                    score=float(row[3]),
-                    attributed=bool(row[4]),
-                    directed=bool(row[5]),
-                    spans=[_passage(p) for p in data.get("spans", [])],
-                    evidence=data.get("evidence", {}),
-                )
-            )
-        return out
+        return [provenance_from_row(row, json.loads(row[6])) for row in rows]
 
     def story_conflicts(self, story_id: str) -> list[Conflict]:
         with self._reading("reading conflicts") as conn:
             rows = conn.execute(
                 "SELECT data FROM conflicts WHERE story_id = ? ORDER BY seq", (story_id,)
             ).fetchall()
-        out = []
-        for (raw,) in rows:
-            data = json.loads(raw)
-            out.append(
-                Conflict(
-                    kind=data["kind"],
-                    a=_side(data["a"]),
-                    b=_side(data["b"]),
-                    explanation=data["explanation"],
-                    confidence=float(data["confidence"]),
-                    story_id=story_id,
-                )
-            )
-        return out
+        return [conflict_from_data(json.loads(raw), story_id) for (raw,) in rows]
 
     def story_summary(self, story_id: str) -> StorySummary | None:
         """The story's cited summary from its last analysis, or None."""
