@@ -65,6 +65,7 @@ from newsloom.store.postgres_analysis import PostgresAnalysisMixin
 from newsloom.store.postgres_dedup import ARTICLES_LOCK, PostgresDedupMixin
 from newsloom.store.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 from newsloom.store.postgres_stories import PostgresStoryMixin
+from newsloom.store.rows import article_order, article_version_from_row, check_article_listing
 from newsloom.store.sqlite import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_PREFIX, _prepare
 from newsloom.types import Article, Failure
 
@@ -610,22 +611,13 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
         order: Order = "stored",
         newest_first: bool = True,
     ) -> Iterator[Article]:
-        if order not in ("published", "stored"):
-            raise StoreError(f"unknown order {order!r}: use 'published' or 'stored'")
-        if (limit is not None and limit < 0) or offset < 0:
-            raise StoreError("limit and offset must not be negative")
+        check_article_listing(order, limit, offset)
         return self._iter_articles(limit, offset, order, newest_first)
 
     def _iter_articles(
         self, limit: int | None, offset: int, order: Order, newest_first: bool
     ) -> Iterator[Article]:
-        # Articles without a date go last in both directions: '' sorts before
-        # every ISO date, '~' after.
-        if order == "stored":
-            key = "stored_at"
-        else:
-            key = "coalesce(published, '')" if newest_first else "coalesce(published, '~')"
-        direction, compare = ("DESC", "<") if newest_first else ("ASC", ">")
+        key, direction, compare = article_order(order, newest_first)
         base = f"SELECT pk, {key} AS sort_key, data FROM articles"
         ordering = f"ORDER BY sort_key {direction}, pk {direction}"
         remaining = limit
@@ -670,17 +662,7 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
                 " FROM article_versions WHERE article_id = %s ORDER BY version",
                 (full_id,),
             ).fetchall()
-        return [
-            ArticleVersion(
-                article_id=row[0],
-                version=row[1],
-                raw_sha256=row[2],
-                content_sha256=row[3],
-                fetched_at=datetime.fromisoformat(row[4]) if row[4] else None,
-                stored_at=datetime.fromisoformat(row[5]),
-            )
-            for row in rows
-        ]
+        return [article_version_from_row(row) for row in rows]
 
     # -- search ------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import psycopg
 
 from newsloom.errors import StoreError
 from newsloom.store.base import DuplicateInfo, Fingerprint, LshCandidate, utc_text
+from newsloom.store.rows import DUPLICATE_COLUMNS, duplicate_info_from_row, fingerprint_params
 
 __all__ = ["PostgresDedupMixin"]
 
@@ -68,15 +69,7 @@ class PostgresDedupMixin:
                         match = 'none', closest_id = NULL, similarity = NULL,
                         fingerprinted_at = excluded.fingerprinted_at
                     """,
-                    {
-                        "id": fp.article_id,
-                        "content": article[0],
-                        "exact": fp.exact_hash,
-                        "signature": fp.signature,
-                        "words": int(fp.words),
-                        "reason": fp.reason,
-                        "now": now,
-                    },
+                    fingerprint_params(fp, article[0], now),
                 )
                 if fp.band_keys:
                     conn.execute(
@@ -181,10 +174,7 @@ class PostgresDedupMixin:
             )
 
     def duplicates_of(self, article_id: str) -> DuplicateInfo | None:
-        query = (
-            "SELECT article_id, group_id, match, closest_id, similarity, exact_hash, reason"
-            " FROM fingerprints WHERE article_id = %s"
-        )
+        query = f"SELECT {DUPLICATE_COLUMNS} FROM fingerprints WHERE article_id = %s"
         with self._reading("reading duplicates") as conn:
             # A full id (what dedup asks) is one read; a prefix is resolved first.
             row = conn.execute(query, (article_id,)).fetchone() if article_id else None
@@ -193,17 +183,7 @@ class PostgresDedupMixin:
                 if full_id is None or full_id == article_id:
                     return None
                 row = conn.execute(query, (full_id,)).fetchone()
-        if row is None:
-            return None
-        return DuplicateInfo(
-            article_id=row[0],
-            group_id=row[1],
-            match=row[2],
-            closest_id=row[3],
-            similarity=row[4],
-            exact_hash=row[5],
-            reason=row[6],
-        )
+        return None if row is None else duplicate_info_from_row(row)
 
     def duplicate_group(self, group_id: str) -> list[str]:
         with self._reading("listing a duplicate group") as conn:

@@ -19,7 +19,7 @@ import numpy as np
 
 from newsloom.cluster import EPOCH, StoryState
 from newsloom.errors import StoreError
-from newsloom.store.base import ArticleVersion
+from newsloom.store.base import ArticleVersion, DuplicateInfo, Fingerprint
 from newsloom.types import (
     Conflict,
     ConflictSide,
@@ -30,6 +30,7 @@ from newsloom.types import (
 )
 
 __all__ = [
+    "DUPLICATE_COLUMNS",
     "STORY_COLUMNS",
     "UNDATED_DAY",
     "article_order",
@@ -37,6 +38,8 @@ __all__ = [
     "check_article_listing",
     "conflict_from_data",
     "conflict_row",
+    "duplicate_info_from_row",
+    "fingerprint_params",
     "parse_time",
     "passage_from_dict",
     "provenance_from_row",
@@ -238,3 +241,36 @@ def article_order(order: str, newest_first: bool) -> tuple[str, str, str]:
         key = "coalesce(published, '')" if newest_first else "coalesce(published, '~')"
     direction, compare = ("DESC", "<") if newest_first else ("ASC", ">")
     return key, direction, compare
+
+
+# -- duplicates ------------------------------------------------------------
+
+# The columns of ``fingerprints`` that ``duplicate_info_from_row`` reads.
+DUPLICATE_COLUMNS = "article_id, group_id, match, closest_id, similarity, exact_hash, reason"
+
+
+def duplicate_info_from_row(row: Sequence[Any]) -> DuplicateInfo:
+    """An article's place among duplicates from a row of ``DUPLICATE_COLUMNS``."""
+    return DuplicateInfo(
+        article_id=row[0],
+        group_id=row[1],
+        match=row[2],
+        closest_id=row[3],
+        similarity=row[4],
+        exact_hash=row[5],
+        reason=row[6],
+    )
+
+
+def fingerprint_params(fp: Fingerprint, content_sha256: str, now: str) -> dict[str, object]:
+    """The named parameters both backends' fingerprint upserts take (SQLite adds
+    its band keys)."""
+    return {
+        "id": fp.article_id,
+        "content": content_sha256,
+        "exact": fp.exact_hash,
+        "signature": fp.signature,
+        "words": int(fp.words),
+        "reason": fp.reason,
+        "now": now,
+    }

@@ -34,6 +34,14 @@ from newsloom.store.base import (
     utc_text,
 )
 from newsloom.store.migrations import Migration, latest_version, pending
+from newsloom.store.rows import (
+    DUPLICATE_COLUMNS,
+    article_order,
+    article_version_from_row,
+    check_article_listing,
+    duplicate_info_from_row,
+    fingerprint_params,
+)
 from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SUMMARY_SCHEMA, SQLiteAnalysisMixin
 from newsloom.store.sqlite_lsh import (
     LSH_LEVELS_SCHEMA,
@@ -388,10 +396,6 @@ def _rollback(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
     except sqlite3.Error:
         pass
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
@@ -753,22 +757,13 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
         order: Order = "stored",
         newest_first: bool = True,
     ) -> Iterator[Article]:
-        if order not in ("published", "stored"):
-            raise StoreError(f"unknown order {order!r}: use 'published' or 'stored'")
-        if (limit is not None and limit < 0) or offset < 0:
-            raise StoreError("limit and offset must not be negative")
+        check_article_listing(order, limit, offset)
         return self._iter_articles(limit, offset, order, newest_first)
 
     def _iter_articles(
         self, limit: int | None, offset: int, order: Order, newest_first: bool
     ) -> Iterator[Article]:
-        # Articles without a date go last in both directions: '' sorts before
-        # every ISO date, '~' after.
-        if order == "stored":
-            key = "stored_at"
-        else:
-            key = "coalesce(published, '')" if newest_first else "coalesce(published, '~')"
-        direction, compare = ("DESC", "<") if newest_first else ("ASC", ">")
+        key, direction, compare = article_order(order, newest_first)
         base = f"SELECT pk, {key} AS sort_key, data FROM articles"
         ordering = f"ORDER BY sort_key {direction}, pk {direction}"
         remaining = limit
@@ -810,17 +805,7 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
                 """,
                 (full_id,),
             ).fetchall()
-        return [
-            ArticleVersion(
-                article_id=row["article_id"],
-                version=row["version"],
-                raw_sha256=row["raw_sha256"],
-                content_sha256=row["content_sha256"],
-                fetched_at=_parse_time(row["fetched_at"]),
-                stored_at=datetime.fromisoformat(row["stored_at"]),
-            )
-            for row in rows
-        ]
+        return [article_version_from_row(row) for row in rows]
 
     # -- search ------------------------------------------------------------
 
@@ -925,14 +910,8 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
                         fingerprinted_at = excluded.fingerprinted_at
                     """,
                     {
-                        "id": fp.article_id,
-                        "content": article["content_sha256"],
-                        "exact": fp.exact_hash,
-                        "signature": fp.signature,
+                        **fingerprint_params(fp, article["content_sha256"], now),
                         "bands": encode_band_keys(fp.band_keys),
-                        "words": int(fp.words),
-                        "reason": fp.reason,
-                        "now": now,
                     },
                 )
                 add_bands(conn, fp.article_id, fp.band_keys)
@@ -1068,23 +1047,9 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
             if full_id is None:
                 return None
             row = conn.execute(
-                """
-                SELECT article_id, group_id, match, closest_id, similarity, exact_hash, reason
-                FROM fingerprints WHERE article_id = ?
-                """,
-                (full_id,),
+                f"SELECT {DUPLICATE_COLUMNS} FROM fingerprints WHERE article_id = ?", (full_id,)
             ).fetchone()
-        if row is None:
-            return None
-        return DuplicateInfo(
-            article_id=row["article_id"],
-            group_id=row["group_id"],
-            match=row["match"],
-            closest_id=row["closest_id"],
-            similarity=row["similarity"],
-            exact_hash=row["exact_hash"],
-            reason=row["reason"],
-        )
+        return None if row is None else duplicate_info_from_row(row)
 
     def duplicate_group(self, group_id: str) -> list[str]:
         with self._reading("listing a duplicate group") as conn:
