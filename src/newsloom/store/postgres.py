@@ -65,7 +65,12 @@ from newsloom.store.postgres_analysis import PostgresAnalysisMixin
 from newsloom.store.postgres_dedup import ARTICLES_LOCK, PostgresDedupMixin
 from newsloom.store.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 from newsloom.store.postgres_stories import PostgresStoryMixin
-from newsloom.store.rows import article_order, article_version_from_row, check_article_listing
+from newsloom.store.rows import (
+    article_page_queries,
+    article_version_from_row,
+    check_article_listing,
+    keyset_pages,
+)
 from newsloom.store.sqlite import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_PREFIX, _prepare
 from newsloom.types import Article, Failure
 
@@ -617,30 +622,16 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
     def _iter_articles(
         self, limit: int | None, offset: int, order: Order, newest_first: bool
     ) -> Iterator[Article]:
-        key, direction, compare = article_order(order, newest_first)
-        base = f"SELECT pk, {key} AS sort_key, data FROM articles"
-        ordering = f"ORDER BY sort_key {direction}, pk {direction}"
-        remaining = limit
-        after: tuple[Any, Any] | None = None
-        # Keyset pages (not OFFSET): rows inserted meanwhile do not shift pages.
-        while remaining is None or remaining > 0:
-            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+        first, after_last = article_page_queries(order, newest_first, "%s")
+
+        def read_page(after: tuple[Any, Any] | None, size: int) -> list[Any]:
             with self._reading("listing articles") as conn:
                 if after is None:
-                    rows = conn.execute(f"{base} {ordering} LIMIT %s OFFSET %s", (size, offset))
-                else:
-                    rows = conn.execute(
-                        f"{base} WHERE ({key}, pk) {compare} (%s, %s) {ordering} LIMIT %s",
-                        (*after, size),
-                    )
-                page = rows.fetchall()
-            for _pk, _sort, data in page:
-                yield self._load(data)
-            if len(page) < size:
-                return
-            after = (page[-1][1], page[-1][0])
-            if remaining is not None:
-                remaining -= len(page)
+                    return conn.execute(first, (size, offset)).fetchall()
+                return conn.execute(after_last, (*after, size)).fetchall()
+
+        for row in keyset_pages(read_page, limit, PAGE_SIZE):
+            yield self._load(row[2])
 
     def count_articles(self) -> int:
         with self._reading("counting articles") as conn:

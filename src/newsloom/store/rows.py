@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,13 +33,14 @@ __all__ = [
     "DUPLICATE_COLUMNS",
     "STORY_COLUMNS",
     "UNDATED_DAY",
-    "article_order",
+    "article_page_queries",
     "article_version_from_row",
     "check_article_listing",
     "conflict_from_data",
     "conflict_row",
     "duplicate_info_from_row",
     "fingerprint_params",
+    "keyset_pages",
     "parse_time",
     "passage_from_dict",
     "provenance_from_row",
@@ -229,9 +230,12 @@ def check_article_listing(order: str, limit: int | None, offset: int) -> None:
         raise StoreError("limit and offset must not be negative")
 
 
-def article_order(order: str, newest_first: bool) -> tuple[str, str, str]:
-    """The sort key expression, direction and keyset comparison of a listing.
+def article_page_queries(order: str, newest_first: bool, mark: str) -> tuple[str, str]:
+    """The queries of an article listing's first page and of the pages after it.
 
+    Both select ``pk, sort_key, data``; the first takes ``(limit, offset)``,
+    the others ``(sort_key, pk, limit)`` of the last row read.  ``mark`` is the
+    backend's placeholder (``?`` or ``%s``): the SQL is otherwise the same.
     Articles without a date go last in both directions: '' sorts before every
     ISO date, '~' after.
     """
@@ -240,7 +244,37 @@ def article_order(order: str, newest_first: bool) -> tuple[str, str, str]:
     else:
         key = "coalesce(published, '')" if newest_first else "coalesce(published, '~')"
     direction, compare = ("DESC", "<") if newest_first else ("ASC", ">")
-    return key, direction, compare
+    base = f"SELECT pk, {key} AS sort_key, data FROM articles"
+    ordering = f"ORDER BY sort_key {direction}, pk {direction}"
+    return (
+        f"{base} {ordering} LIMIT {mark} OFFSET {mark}",
+        f"{base} WHERE ({key}, pk) {compare} ({mark}, {mark}) {ordering} LIMIT {mark}",
+    )
+
+
+def keyset_pages(
+    read_page: Callable[[tuple[Any, Any] | None, int], Sequence[Sequence[Any]]],
+    limit: int | None,
+    page_size: int,
+) -> Iterator[Sequence[Any]]:
+    """The rows of ``article_page_queries`` pages, read one page at a time.
+
+    ``read_page(after, size)`` reads up to ``size`` rows after the ``(sort_key,
+    pk)`` of the last row read (None for the first page).  Keyset pages, not
+    OFFSET, so that a backend can let go of its connection between pages and
+    rows inserted meanwhile do not shift the pages still to come.
+    """
+    remaining = limit
+    after: tuple[Any, Any] | None = None
+    while remaining is None or remaining > 0:
+        size = page_size if remaining is None else min(page_size, remaining)
+        page = read_page(after, size)
+        yield from page
+        if len(page) < size:
+            return
+        after = (page[-1][1], page[-1][0])
+        if remaining is not None:
+            remaining -= len(page)
 
 
 # -- duplicates ------------------------------------------------------------

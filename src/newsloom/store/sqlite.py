@@ -36,11 +36,12 @@ from newsloom.store.base import (
 from newsloom.store.migrations import Migration, latest_version, pending
 from newsloom.store.rows import (
     DUPLICATE_COLUMNS,
-    article_order,
+    article_page_queries,
     article_version_from_row,
     check_article_listing,
     duplicate_info_from_row,
     fingerprint_params,
+    keyset_pages,
 )
 from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SUMMARY_SCHEMA, SQLiteAnalysisMixin
 from newsloom.store.sqlite_lsh import (
@@ -763,31 +764,17 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
     def _iter_articles(
         self, limit: int | None, offset: int, order: Order, newest_first: bool
     ) -> Iterator[Article]:
-        key, direction, compare = article_order(order, newest_first)
-        base = f"SELECT pk, {key} AS sort_key, data FROM articles"
-        ordering = f"ORDER BY sort_key {direction}, pk {direction}"
-        remaining = limit
-        after: tuple[Any, Any] | None = None
-        # Keyset pages (not OFFSET) so that the lock is released between pages
-        # and rows inserted meanwhile do not shift already-read pages.
-        while remaining is None or remaining > 0:
-            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+        first, after_last = article_page_queries(order, newest_first, "?")
+
+        def read_page(after: tuple[Any, Any] | None, size: int) -> list[Any]:
+            # Keyset pages: the lock is released between pages.
             with self._reading("listing articles") as conn:
                 if after is None:
-                    rows = conn.execute(f"{base} {ordering} LIMIT ? OFFSET ?", (size, offset))
-                else:
-                    rows = conn.execute(
-                        f"{base} WHERE ({key}, pk) {compare} (?, ?) {ordering} LIMIT ?",
-                        (*after, size),
-                    )
-                page = rows.fetchall()
-            for row in page:
-                yield self._load(row["data"])
-            if len(page) < size:
-                return
-            after = (page[-1]["sort_key"], page[-1]["pk"])
-            if remaining is not None:
-                remaining -= len(page)
+                    return conn.execute(first, (size, offset)).fetchall()
+                return conn.execute(after_last, (*after, size)).fetchall()
+
+        for row in keyset_pages(read_page, limit, PAGE_SIZE):
+            yield self._load(row[2])
 
     def count_articles(self) -> int:
         with self._reading("counting articles") as conn:
