@@ -65,12 +65,12 @@ test-browser: $(STAMP)
 	NEWSLOOM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests/browser
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests eval bench reliability
-	$(BIN)/ruff format --check src tests eval bench reliability
+	$(BIN)/ruff check src tests eval bench reliability fuzz
+	$(BIN)/ruff format --check src tests eval bench reliability fuzz
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests eval bench reliability
-	$(BIN)/ruff check --fix src tests eval bench reliability
+	$(BIN)/ruff format src tests eval bench reliability fuzz
+	$(BIN)/ruff check --fix src tests eval bench reliability fuzz
 
 eval: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,eval]'
@@ -87,7 +87,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/growth.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/load.py
-	$(BIN)/python -m pip install --quiet -e '.[spark]' && $(BIN)/python bench/spark.py
+	$(BIN)/python bench/postgres.py
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,spark]'
+	$(BIN)/python bench/spark.py
 
 # A million generated and mutated inputs through every parser (fuzz/run.py);
 # findings land in fuzz/out/.  Fewer: make fuzz FUZZ_ARGS="--count 50000".
