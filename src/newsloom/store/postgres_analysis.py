@@ -23,31 +23,21 @@ from newsloom.store.rows import (
     provenance_from_row,
     provenance_row,
 )
+from newsloom.store.shared_reads import SharedAnalysisReads
 from newsloom.types import Conflict, Provenance, StorySummary
 
 __all__ = ["PostgresAnalysisMixin"]
 
 
-class PostgresAnalysisMixin:
+class PostgresAnalysisMixin(SharedAnalysisReads):
     """Provenance, conflicts, summaries and view counts for ``PostgresStore``."""
+
+    _MARK = "%s"
 
     # Provided by PostgresStore.
     _where: str
     _reading: Callable[[str], AbstractContextManager[psycopg.Connection[Any]]]
     _transaction: Callable[..., AbstractContextManager[psycopg.Connection[Any]]]
-
-    def stories_to_analyse(self, limit: int = 100) -> list[str]:
-        """Live stories whose articles changed since their last analysis."""
-        with self._reading("finding stories to analyse") as conn:
-            return [
-                r[0]
-                for r in conn.execute(
-                    "SELECT p.story_id FROM pending_analysis AS p"
-                    " JOIN stories AS s ON s.id = p.story_id AND s.merged_into IS NULL"
-                    " ORDER BY p.story_id LIMIT %s",
-                    (limit,),
-                )
-            ]
 
     def put_story_analysis(
         self,
@@ -126,14 +116,6 @@ class PostgresAnalysisMixin:
                 "SELECT data FROM story_summaries WHERE story_id = %s", (story_id,)
             ).fetchone()
         return StorySummary.from_dict(row[0]) if row else None
-
-    def story_analysed_at(self, story_id: str) -> datetime | None:
-        """When the story was last analysed, or None if it never was."""
-        with self._reading("reading a story analysis") as conn:
-            row = conn.execute(
-                "SELECT analysed_at FROM story_analysis WHERE story_id = %s", (story_id,)
-            ).fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
 
     # -- page views --------------------------------------------------------
 

@@ -25,12 +25,12 @@ from newsloom.store.rows import (
     STORY_COLUMNS,
     UNDATED_DAY,
     story_from_row,
-    story_member_from_row,
     story_state_from_row,
     utc_day,
 )
+from newsloom.store.shared_reads import SharedStoryReads
 from newsloom.store.story_batch import StoryBatch, StoryWrites
-from newsloom.types import Story, StoryMember
+from newsloom.types import Story
 
 if TYPE_CHECKING:
     from newsloom.store.postgres import PostgresStore
@@ -284,8 +284,10 @@ class PostgresStoryIndex(StoryBatch):
             self._forget()
 
 
-class PostgresStoryMixin:
+class PostgresStoryMixin(SharedStoryReads):
     """Story reads and maintenance for ``PostgresStore``."""
+
+    _MARK = "%s"
 
     # Provided by PostgresStore.
     _where: str
@@ -294,37 +296,6 @@ class PostgresStoryMixin:
 
     def story_index(self) -> PostgresStoryIndex:
         return PostgresStoryIndex(self)
-
-    @staticmethod
-    def _final_story_id(conn: psycopg.Connection[Any], story_id: str) -> str:
-        seen: set[str] = set()
-        while story_id not in seen:
-            seen.add(story_id)
-            row = conn.execute(
-                "SELECT into_id FROM story_merges WHERE absorbed = %s", (story_id,)
-            ).fetchone()
-            if row is None:
-                break
-            story_id = row[0]
-        return story_id
-
-    @staticmethod
-    def _story(conn: psycopg.Connection[Any], row: Sequence[Any]) -> Story:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT article_id FROM story_members WHERE story_id = %s ORDER BY seq",
-                (row[0],),
-            )
-        ]
-        merged = [
-            r[0]
-            for r in conn.execute(
-                "SELECT absorbed FROM story_merges WHERE into_id = %s ORDER BY absorbed",
-                (row[0],),
-            )
-        ]
-        return story_from_row(row, ids, merged)
 
     def get_story(self, story_id: str) -> Story | None:
         """A story by id (or unique prefix); a merged-away id leads to its survivor."""
@@ -374,20 +345,6 @@ class PostgresStoryMixin:
             ):
                 merged[into_id].append(absorbed)
         return [story_from_row(row, members[row[0]], merged[row[0]]) for row in rows]
-
-    def count_stories(self) -> int:
-        with self._reading("counting stories") as conn:
-            row = conn.execute("SELECT COUNT(*) FROM stories WHERE merged_into IS NULL").fetchone()
-            return int(row[0])
-
-    def story_members(self, story_id: str) -> list[StoryMember]:
-        with self._reading("reading story members") as conn:
-            rows = conn.execute(
-                "SELECT article_id, story_id, decided_at, reasons FROM story_members"
-                " WHERE story_id = %s ORDER BY seq",
-                (story_id,),
-            ).fetchall()
-        return [story_member_from_row(r) for r in rows]
 
     def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Article id → story id, for the ids that have a story."""

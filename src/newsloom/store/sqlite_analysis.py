@@ -21,6 +21,7 @@ from newsloom.store.rows import (
     provenance_from_row,
     provenance_row,
 )
+from newsloom.store.shared_reads import SharedAnalysisReads
 from newsloom.types import Conflict, Provenance, StorySummary
 
 __all__ = ["ANALYSIS_SCHEMA", "SUMMARY_SCHEMA", "SQLiteAnalysisMixin"]
@@ -132,24 +133,12 @@ SUMMARY_SCHEMA: tuple[str, ...] = (
 Connect = Callable[[str], AbstractContextManager[sqlite3.Connection]]
 
 
-class SQLiteAnalysisMixin:
+class SQLiteAnalysisMixin(SharedAnalysisReads):
     """Provenance and conflict reads and writes for ``SQLiteStore``."""
 
+    _MARK = "?"
     _reading: Connect
     _transaction: Connect
-
-    def stories_to_analyse(self, limit: int = 100) -> list[str]:
-        """Live stories whose articles changed since their last analysis."""
-        with self._reading("finding stories to analyse") as conn:
-            return [
-                r[0]
-                for r in conn.execute(
-                    "SELECT p.story_id FROM pending_analysis p"
-                    " JOIN stories s ON s.id = p.story_id AND s.merged_into IS NULL"
-                    " ORDER BY p.story_id LIMIT ?",
-                    (limit,),
-                )
-            ]
 
     def put_story_analysis(
         self,
@@ -211,11 +200,3 @@ class SQLiteAnalysisMixin:
                 "SELECT data FROM story_summaries WHERE story_id = ?", (story_id,)
             ).fetchone()
         return StorySummary.from_dict(json.loads(row[0])) if row else None
-
-    def story_analysed_at(self, story_id: str) -> datetime | None:
-        """When the story was last analysed, or None if it never was."""
-        with self._reading("reading a story analysis") as conn:
-            row = conn.execute(
-                "SELECT analysed_at FROM story_analysis WHERE story_id = ?", (story_id,)
-            ).fetchone()
-        return datetime.fromisoformat(row[0]) if row else None

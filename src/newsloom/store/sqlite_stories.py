@@ -28,13 +28,12 @@ from newsloom.cluster import StoryState, is_active
 from newsloom.store.rows import (
     STORY_COLUMNS,
     UNDATED_DAY,
-    story_from_row,
-    story_member_from_row,
     story_state_from_row,
 )
 from newsloom.store.rows import utc_day as _day
+from newsloom.store.shared_reads import SharedStoryReads
 from newsloom.store.story_batch import StoryBatch
-from newsloom.types import Story, StoryMember
+from newsloom.types import Story
 
 __all__ = ["STORY_KEY_DAYS_SCHEMA", "STORY_SCHEMA", "SQLiteStoryIndex", "SQLiteStoryMixin"]
 
@@ -288,43 +287,15 @@ class SQLiteStoryIndex(StoryBatch):
         self._forget()
 
 
-class SQLiteStoryMixin:
+class SQLiteStoryMixin(SharedStoryReads):
     """Story reads and maintenance for ``SQLiteStore``."""
 
+    _MARK = "?"
     _reading: Connect
     _transaction: Connect
 
     def story_index(self) -> SQLiteStoryIndex:
         return SQLiteStoryIndex(self._reading, self._transaction)
-
-    def _final_story_id(self, conn: sqlite3.Connection, story_id: str) -> str:
-        seen: set[str] = set()
-        while story_id not in seen:
-            seen.add(story_id)
-            row = conn.execute(
-                "SELECT into_id FROM story_merges WHERE absorbed = ?", (story_id,)
-            ).fetchone()
-            if row is None:
-                break
-            story_id = row[0]
-        return story_id
-
-    def _story(self, conn: sqlite3.Connection, row: sqlite3.Row) -> Story:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT article_id FROM story_members WHERE story_id = ? ORDER BY seq",
-                (row["id"],),
-            )
-        ]
-        merged = [
-            r[0]
-            for r in conn.execute(
-                "SELECT absorbed FROM story_merges WHERE into_id = ? ORDER BY absorbed",
-                (row["id"],),
-            )
-        ]
-        return story_from_row(row, ids, merged)
 
     def get_story(self, story_id: str) -> Story | None:
         """A story by id (or unique prefix); a merged-away id leads to its survivor."""
@@ -351,20 +322,6 @@ class SQLiteStoryMixin:
                 (since.isoformat() if since else "", limit, offset),
             ).fetchall()
             return [self._story(conn, row) for row in rows]
-
-    def count_stories(self) -> int:
-        with self._reading("counting stories") as conn:
-            row = conn.execute("SELECT COUNT(*) FROM stories WHERE merged_into IS NULL").fetchone()
-            return int(row[0])
-
-    def story_members(self, story_id: str) -> list[StoryMember]:
-        with self._reading("reading story members") as conn:
-            rows = conn.execute(
-                "SELECT article_id, story_id, decided_at, reasons FROM story_members"
-                " WHERE story_id = ? ORDER BY seq",
-                (story_id,),
-            ).fetchall()
-        return [story_member_from_row(r) for r in rows]
 
     def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Article id → story id, for the ids that have a story."""

@@ -1,0 +1,104 @@
+"""Reads whose SQL is the same in SQLite and PostgreSQL but for the placeholder.
+
+Each backend's mixin sets ``_MARK`` to its placeholder (``?`` for sqlite3,
+``%s`` for psycopg) and provides ``_reading``; the queries here are written
+once, with the placeholder put in where a parameter goes.  Reads whose SQL really differs
+(prefix lookups, ``IN`` lists against ``= ANY``, the batched PostgreSQL
+story list) stay in the backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, ClassVar
+
+from newsloom.store.rows import story_from_row, story_member_from_row
+from newsloom.types import Story, StoryMember
+
+__all__ = ["SharedAnalysisReads", "SharedStoryReads"]
+
+
+class SharedStoryReads:
+    """Story reads shared by ``SQLiteStoryMixin`` and ``PostgresStoryMixin``."""
+
+    _MARK: ClassVar[str]
+    _reading: Callable[[str], AbstractContextManager[Any]]
+
+    def _final_story_id(self, conn: Any, story_id: str) -> str:
+        """The story a (possibly merged-away) id ends at, following merges."""
+        m = self._MARK
+        seen: set[str] = set()
+        while story_id not in seen:
+            seen.add(story_id)
+            row = conn.execute(
+                f"SELECT into_id FROM story_merges WHERE absorbed = {m}", (story_id,)
+            ).fetchone()
+            if row is None:
+                break
+            story_id = row[0]
+        return story_id
+
+    def _story(self, conn: Any, row: Sequence[Any]) -> Story:
+        """A story from a row starting ``id, title, first_seen, updated``, with
+        its members and the stories merged into it."""
+        m = self._MARK
+        ids = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT article_id FROM story_members WHERE story_id = {m} ORDER BY seq",
+                (row[0],),
+            )
+        ]
+        merged = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT absorbed FROM story_merges WHERE into_id = {m} ORDER BY absorbed",
+                (row[0],),
+            )
+        ]
+        return story_from_row(row, ids, merged)
+
+    def count_stories(self) -> int:
+        with self._reading("counting stories") as conn:
+            row = conn.execute("SELECT COUNT(*) FROM stories WHERE merged_into IS NULL").fetchone()
+            return int(row[0])
+
+    def story_members(self, story_id: str) -> list[StoryMember]:
+        with self._reading("reading story members") as conn:
+            rows = conn.execute(
+                "SELECT article_id, story_id, decided_at, reasons FROM story_members"
+                f" WHERE story_id = {self._MARK} ORDER BY seq",
+                (story_id,),
+            ).fetchall()
+        return [story_member_from_row(r) for r in rows]
+
+
+class SharedAnalysisReads:
+    """Analysis reads shared by ``SQLiteAnalysisMixin`` and ``PostgresAnalysisMixin``."""
+
+    _MARK: ClassVar[str]
+    _reading: Callable[[str], AbstractContextManager[Any]]
+
+    def stories_to_analyse(self, limit: int = 100) -> list[str]:
+        """Live stories whose articles changed since their last analysis."""
+        with self._reading("finding stories to analyse") as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    "SELECT p.story_id FROM pending_analysis AS p"
+                    " JOIN stories AS s ON s.id = p.story_id AND s.merged_into IS NULL"
+                    f" ORDER BY p.story_id LIMIT {self._MARK}",
+                    (limit,),
+                )
+            ]
+
+    def story_analysed_at(self, story_id: str) -> datetime | None:
+        """When the story was last analysed, or None if it never was."""
+        with self._reading("reading a story analysis") as conn:
+            row = conn.execute(
+                f"SELECT analysed_at FROM story_analysis WHERE story_id = {self._MARK}",
+                (story_id,),
+            ).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
