@@ -54,7 +54,6 @@ import psycopg
 
 from newsloom.errors import StoreError
 from newsloom.store.base import (
-    ArticleVersion,
     Order,
     PutResult,
     SearchHit,
@@ -67,10 +66,10 @@ from newsloom.store.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 from newsloom.store.postgres_stories import PostgresStoryMixin
 from newsloom.store.rows import (
     article_page_queries,
-    article_version_from_row,
     check_article_listing,
     keyset_pages,
 )
+from newsloom.store.shared_reads import SharedArticleReads
 from newsloom.store.sqlite import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_PREFIX, _prepare
 from newsloom.types import Article, Failure
 
@@ -184,7 +183,9 @@ def _tsquery(terms: list[str], prefix_last: bool) -> tuple[str, list[str]]:
     return " && ".join(parts), params
 
 
-class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixin):
+class PostgresStore(
+    PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixin, SharedArticleReads
+):
     """The ``Store`` protocol on a PostgreSQL database.
 
     One connection per store object, shared between threads under a lock;
@@ -633,28 +634,6 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
         for row in keyset_pages(read_page, limit, PAGE_SIZE):
             yield self._load(row[2])
 
-    def count_articles(self) -> int:
-        with self._reading("counting articles") as conn:
-            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
-
-    def iter_article_ids(self) -> Iterator[str]:
-        """Every stored article id in the order they were first stored."""
-        with self._reading("listing articles") as conn:
-            ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY pk")]
-        yield from ids
-
-    def versions(self, article_id: str) -> list[ArticleVersion]:
-        with self._reading("listing versions") as conn:
-            full_id = self._resolve_id(conn, article_id)
-            if full_id is None:
-                return []
-            rows = conn.execute(
-                "SELECT article_id, version, raw_sha256, content_sha256, fetched_at, stored_at"
-                " FROM article_versions WHERE article_id = %s ORDER BY version",
-                (full_id,),
-            ).fetchall()
-        return [article_version_from_row(row) for row in rows]
-
     # -- search ------------------------------------------------------------
 
     def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[SearchHit]:
@@ -706,14 +685,3 @@ class PostgresStore(PostgresDedupMixin, PostgresStoryMixin, PostgresAnalysisMixi
                 " VALUES (%s, %s, %s, %s, %s)",
                 rows,
             )
-
-    def failures(self, *, run_id: str | None = None) -> list[Failure]:
-        with self._reading("listing failures") as conn:
-            if run_id is None:
-                rows = conn.execute("SELECT source, reason, error FROM failures ORDER BY pk")
-            else:
-                rows = conn.execute(
-                    "SELECT source, reason, error FROM failures WHERE run_id = %s ORDER BY pk",
-                    (run_id,),
-                )
-            return [Failure(source, reason, error) for source, reason, error in rows]

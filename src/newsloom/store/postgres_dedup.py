@@ -185,15 +185,6 @@ class PostgresDedupMixin:
                 row = conn.execute(query, (full_id,)).fetchone()
         return None if row is None else duplicate_info_from_row(row)
 
-    def duplicate_group(self, group_id: str) -> list[str]:
-        with self._reading("listing a duplicate group") as conn:
-            rows = conn.execute(
-                "SELECT f.article_id FROM fingerprints AS f JOIN articles AS a"
-                " ON a.id = f.article_id WHERE f.group_id = %s ORDER BY a.pk",
-                (group_id,),
-            ).fetchall()
-        return [row[0] for row in rows]
-
     def articles_without_fingerprints(self, *, limit: int = 500) -> list[str]:
         if limit <= 0:
             return []

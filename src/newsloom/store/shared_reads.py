@@ -9,15 +9,16 @@ story list) stay in the backends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar
 
-from newsloom.store.rows import story_from_row, story_member_from_row
-from newsloom.types import Story, StoryMember
+from newsloom.store.base import ArticleVersion
+from newsloom.store.rows import article_version_from_row, story_from_row, story_member_from_row
+from newsloom.types import Failure, Story, StoryMember
 
-__all__ = ["SharedAnalysisReads", "SharedStoryReads"]
+__all__ = ["SharedAnalysisReads", "SharedArticleReads", "SharedStoryReads"]
 
 
 class SharedStoryReads:
@@ -102,3 +103,56 @@ class SharedAnalysisReads:
                 (story_id,),
             ).fetchone()
         return datetime.fromisoformat(row[0]) if row else None
+
+
+class SharedArticleReads:
+    """Article, failure and duplicate-group reads shared by ``SQLiteStore`` and
+    ``PostgresStore``; ``_resolve_id`` (an id or unique prefix to a full id) is
+    the backend's."""
+
+    _MARK: ClassVar[str]
+    _reading: Callable[[str], AbstractContextManager[Any]]
+    _resolve_id: Callable[[Any, str], str | None]
+
+    def count_articles(self) -> int:
+        with self._reading("counting articles") as conn:
+            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def iter_article_ids(self) -> Iterator[str]:
+        """Every stored article id in the order they were first stored."""
+        with self._reading("listing articles") as conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY pk")]
+        yield from ids
+
+    def versions(self, article_id: str) -> list[ArticleVersion]:
+        with self._reading("listing versions") as conn:
+            full_id = self._resolve_id(conn, article_id)
+            if full_id is None:
+                return []
+            rows = conn.execute(
+                "SELECT article_id, version, raw_sha256, content_sha256, fetched_at, stored_at"
+                f" FROM article_versions WHERE article_id = {self._MARK} ORDER BY version",
+                (full_id,),
+            ).fetchall()
+        return [article_version_from_row(row) for row in rows]
+
+    def failures(self, *, run_id: str | None = None) -> list[Failure]:
+        with self._reading("listing failures") as conn:
+            if run_id is None:
+                rows = conn.execute("SELECT source, reason, error FROM failures ORDER BY pk")
+            else:
+                rows = conn.execute(
+                    "SELECT source, reason, error FROM failures"
+                    f" WHERE run_id = {self._MARK} ORDER BY pk",
+                    (run_id,),
+                )
+            return [Failure(row[0], row[1], row[2]) for row in rows]
+
+    def duplicate_group(self, group_id: str) -> list[str]:
+        with self._reading("listing a duplicate group") as conn:
+            rows = conn.execute(
+                "SELECT f.article_id FROM fingerprints AS f JOIN articles AS a"
+                f" ON a.id = f.article_id WHERE f.group_id = {self._MARK} ORDER BY a.pk",
+                (group_id,),
+            ).fetchall()
+        return [row[0] for row in rows]

@@ -23,7 +23,6 @@ from typing import Any
 
 from newsloom.errors import StoreError
 from newsloom.store.base import (
-    ArticleVersion,
     DuplicateInfo,
     Fingerprint,
     LshCandidate,
@@ -37,12 +36,12 @@ from newsloom.store.migrations import Migration, latest_version, pending
 from newsloom.store.rows import (
     DUPLICATE_COLUMNS,
     article_page_queries,
-    article_version_from_row,
     check_article_listing,
     duplicate_info_from_row,
     fingerprint_params,
     keyset_pages,
 )
+from newsloom.store.shared_reads import SharedArticleReads
 from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SUMMARY_SCHEMA, SQLiteAnalysisMixin
 from newsloom.store.sqlite_lsh import (
     LSH_LEVELS_SCHEMA,
@@ -399,7 +398,7 @@ def _rollback(conn: sqlite3.Connection) -> None:
         pass
 
 
-class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
+class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin, SharedArticleReads):
     """The ``Store`` protocol on a single SQLite file (or ``:memory:``).
 
     One connection per store object, shared between threads under a lock; open
@@ -776,24 +775,6 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
         for row in keyset_pages(read_page, limit, PAGE_SIZE):
             yield self._load(row[2])
 
-    def count_articles(self) -> int:
-        with self._reading("counting articles") as conn:
-            return int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
-
-    def versions(self, article_id: str) -> list[ArticleVersion]:
-        with self._reading("listing versions") as conn:
-            full_id = self._resolve_id(conn, article_id)
-            if full_id is None:
-                return []
-            rows = conn.execute(
-                """
-                SELECT article_id, version, raw_sha256, content_sha256, fetched_at, stored_at
-                FROM article_versions WHERE article_id = ? ORDER BY version
-                """,
-                (full_id,),
-            ).fetchall()
-        return [article_version_from_row(row) for row in rows]
-
     # -- search ------------------------------------------------------------
 
     def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[SearchHit]:
@@ -845,17 +826,6 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
                 "VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
-
-    def failures(self, *, run_id: str | None = None) -> list[Failure]:
-        with self._reading("listing failures") as conn:
-            if run_id is None:
-                rows = conn.execute("SELECT source, reason, error FROM failures ORDER BY pk")
-            else:
-                rows = conn.execute(
-                    "SELECT source, reason, error FROM failures WHERE run_id = ? ORDER BY pk",
-                    (run_id,),
-                )
-            return [Failure(row["source"], row["reason"], row["error"]) for row in rows]
 
     # -- duplicates --------------------------------------------------------
 
@@ -1037,18 +1007,6 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin):
                 f"SELECT {DUPLICATE_COLUMNS} FROM fingerprints WHERE article_id = ?", (full_id,)
             ).fetchone()
         return None if row is None else duplicate_info_from_row(row)
-
-    def duplicate_group(self, group_id: str) -> list[str]:
-        with self._reading("listing a duplicate group") as conn:
-            rows = conn.execute(
-                """
-                SELECT f.article_id FROM fingerprints AS f
-                JOIN articles AS a ON a.id = f.article_id
-                WHERE f.group_id = ? ORDER BY a.pk
-                """,
-                (group_id,),
-            ).fetchall()
-        return [row["article_id"] for row in rows]
 
     def articles_without_fingerprints(self, *, limit: int = 500) -> list[str]:
         if limit <= 0:

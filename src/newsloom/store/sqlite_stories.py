@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 
@@ -361,9 +361,3 @@ class SQLiteStoryMixin(SharedStoryReads):
             ):  # fmt: skip
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("INSERT OR IGNORE INTO pending_story SELECT id FROM articles")
-
-    def iter_article_ids(self) -> Iterator[str]:
-        """Every stored article id in the order they were first stored."""
-        with self._reading("listing articles") as conn:
-            ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY pk")]
-        yield from ids
