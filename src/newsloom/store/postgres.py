@@ -54,7 +54,6 @@ import psycopg
 
 from newsloom.errors import StoreError
 from newsloom.store.base import (
-    Order,
     PutResult,
     SearchHit,
     utc_text,
@@ -64,11 +63,6 @@ from newsloom.store.postgres_analysis import PostgresAnalysisMixin
 from newsloom.store.postgres_dedup import ARTICLES_LOCK, PostgresDedupMixin
 from newsloom.store.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 from newsloom.store.postgres_stories import PostgresStoryMixin
-from newsloom.store.rows import (
-    article_page_queries,
-    check_article_listing,
-    keyset_pages,
-)
 from newsloom.store.shared_reads import SharedArticleReads
 from newsloom.store.sqlite import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_PREFIX, _prepare
 from newsloom.types import Article, Failure
@@ -609,30 +603,8 @@ class PostgresStore(
             ).fetchall()
         return {row[0]: self._load(row[1]) for row in rows}
 
-    def iter_articles(
-        self,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order: Order = "stored",
-        newest_first: bool = True,
-    ) -> Iterator[Article]:
-        check_article_listing(order, limit, offset)
-        return self._iter_articles(limit, offset, order, newest_first)
-
-    def _iter_articles(
-        self, limit: int | None, offset: int, order: Order, newest_first: bool
-    ) -> Iterator[Article]:
-        first, after_last = article_page_queries(order, newest_first, "%s")
-
-        def read_page(after: tuple[Any, Any] | None, size: int) -> list[Any]:
-            with self._reading("listing articles") as conn:
-                if after is None:
-                    return conn.execute(first, (size, offset)).fetchall()
-                return conn.execute(after_last, (*after, size)).fetchall()
-
-        for row in keyset_pages(read_page, limit, PAGE_SIZE):
-            yield self._load(row[2])
+    def _page_size(self) -> int:
+        return PAGE_SIZE
 
     # -- search ------------------------------------------------------------
 

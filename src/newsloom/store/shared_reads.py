@@ -14,9 +14,16 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar
 
-from newsloom.store.base import ArticleVersion
-from newsloom.store.rows import article_version_from_row, story_from_row, story_member_from_row
-from newsloom.types import Failure, Story, StoryMember
+from newsloom.store.base import ArticleVersion, Order
+from newsloom.store.rows import (
+    article_page_queries,
+    article_version_from_row,
+    check_article_listing,
+    keyset_pages,
+    story_from_row,
+    story_member_from_row,
+)
+from newsloom.types import Article, Failure, Story, StoryMember
 
 __all__ = ["SharedAnalysisReads", "SharedArticleReads", "SharedStoryReads"]
 
@@ -113,6 +120,38 @@ class SharedArticleReads:
     _MARK: ClassVar[str]
     _reading: Callable[[str], AbstractContextManager[Any]]
     _resolve_id: Callable[[Any, str], str | None]
+    _load: Callable[[Any], Article]
+
+    def _page_size(self) -> int:
+        """Rows per ``iter_articles`` page: the backend module's ``PAGE_SIZE``,
+        read at each call so that tests can make pages small."""
+        raise NotImplementedError
+
+    def iter_articles(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order: Order = "stored",
+        newest_first: bool = True,
+    ) -> Iterator[Article]:
+        check_article_listing(order, limit, offset)
+        return self._iter_articles(limit, offset, order, newest_first)
+
+    def _iter_articles(
+        self, limit: int | None, offset: int, order: Order, newest_first: bool
+    ) -> Iterator[Article]:
+        first, after_last = article_page_queries(order, newest_first, self._MARK)
+
+        def read_page(after: tuple[Any, Any] | None, size: int) -> list[Any]:
+            # A connection (and SQLite's lock) is held for one page at a time.
+            with self._reading("listing articles") as conn:
+                if after is None:
+                    return conn.execute(first, (size, offset)).fetchall()
+                return conn.execute(after_last, (*after, size)).fetchall()
+
+        for row in keyset_pages(read_page, limit, self._page_size()):
+            yield self._load(row[2])
 
     def count_articles(self) -> int:
         with self._reading("counting articles") as conn:

@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from newsloom.errors import StoreError
 from newsloom.store.base import (
     DuplicateInfo,
     Fingerprint,
     LshCandidate,
-    Order,
     PutResult,
     SearchHit,
     content_sha256,
@@ -35,11 +33,8 @@ from newsloom.store.base import (
 from newsloom.store.migrations import Migration, latest_version, pending
 from newsloom.store.rows import (
     DUPLICATE_COLUMNS,
-    article_page_queries,
-    check_article_listing,
     duplicate_info_from_row,
     fingerprint_params,
-    keyset_pages,
 )
 from newsloom.store.shared_reads import SharedArticleReads
 from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SUMMARY_SCHEMA, SQLiteAnalysisMixin
@@ -749,31 +744,8 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin, Share
                 found.update((row["id"], self._load(row["data"])) for row in rows)
         return found
 
-    def iter_articles(
-        self,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order: Order = "stored",
-        newest_first: bool = True,
-    ) -> Iterator[Article]:
-        check_article_listing(order, limit, offset)
-        return self._iter_articles(limit, offset, order, newest_first)
-
-    def _iter_articles(
-        self, limit: int | None, offset: int, order: Order, newest_first: bool
-    ) -> Iterator[Article]:
-        first, after_last = article_page_queries(order, newest_first, "?")
-
-        def read_page(after: tuple[Any, Any] | None, size: int) -> list[Any]:
-            # Keyset pages: the lock is released between pages.
-            with self._reading("listing articles") as conn:
-                if after is None:
-                    return conn.execute(first, (size, offset)).fetchall()
-                return conn.execute(after_last, (*after, size)).fetchall()
-
-        for row in keyset_pages(read_page, limit, PAGE_SIZE):
-            yield self._load(row[2])
+    def _page_size(self) -> int:
+        return PAGE_SIZE
 
     # -- search ------------------------------------------------------------
 
