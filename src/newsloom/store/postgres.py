@@ -63,6 +63,7 @@ from newsloom.store.postgres_analysis import PostgresAnalysisMixin
 from newsloom.store.postgres_dedup import ARTICLES_LOCK, PostgresDedupMixin
 from newsloom.store.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 from newsloom.store.postgres_stories import PostgresStoryMixin
+from newsloom.store.rows import ARTICLE_COLUMNS
 from newsloom.store.shared_reads import SharedArticleReads
 from newsloom.store.sqlite import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_PREFIX, _prepare
 from newsloom.types import Article, Failure
@@ -88,23 +89,6 @@ _HEADLINE = (
 _TERM = re.compile(r"[^\W_]+")
 # A NUL escaped in JSON text: "\u0000" after an even number of backslashes.
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
-
-_ARTICLE_COLUMNS = (
-    "id",
-    "url",
-    "canonical_url",
-    "site_name",
-    "title",
-    "published",
-    "language",
-    "word_count",
-    "stored_at",
-    "fetched_at",
-    "raw_sha256",
-    "content_sha256",
-    "version",
-    "data",
-)
 
 
 def redact_url(url: str) -> str:
@@ -476,13 +460,13 @@ class PostgresStore(
         if not batch:
             return []
         stored_at = utc_text(datetime.now(UTC))
-        names = ", ".join(_ARTICLE_COLUMNS)
+        names = ", ".join(ARTICLE_COLUMNS)
         marks = ", ".join(
-            f"%({name})s::jsonb" if name == "data" else f"%({name})s" for name in _ARTICLE_COLUMNS
+            f"%({name})s::jsonb" if name == "data" else f"%({name})s" for name in ARTICLE_COLUMNS
         )
         sets = ", ".join(
             f"{name} = %({name})s::jsonb" if name == "data" else f"{name} = %({name})s"
-            for name in _ARTICLE_COLUMNS[1:]
+            for name in ARTICLE_COLUMNS[1:]
         )
         results: list[PutResult] = []
         inserts: list[dict[str, Any]] = []

@@ -30,6 +30,7 @@ from newsloom.types import (
 )
 
 __all__ = [
+    "ARTICLE_COLUMNS",
     "DUPLICATE_COLUMNS",
     "STORY_COLUMNS",
     "UNDATED_DAY",
@@ -207,6 +208,26 @@ def conflict_from_data(data: Mapping[str, Any], story_id: str) -> Conflict:
 
 
 # -- articles --------------------------------------------------------------
+
+
+# The columns of ``articles`` that both backends write from a stored article
+# (``id`` first: the upsert's conflict target, left out of its SET).
+ARTICLE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "url",
+    "canonical_url",
+    "site_name",
+    "title",
+    "published",
+    "language",
+    "word_count",
+    "stored_at",
+    "fetched_at",
+    "raw_sha256",
+    "content_sha256",
+    "version",
+    "data",
+)
 
 
 def article_version_from_row(row: Sequence[Any]) -> ArticleVersion:

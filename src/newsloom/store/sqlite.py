@@ -32,6 +32,7 @@ from newsloom.store.base import (
 )
 from newsloom.store.migrations import Migration, latest_version, pending
 from newsloom.store.rows import (
+    ARTICLE_COLUMNS,
     DUPLICATE_COLUMNS,
     duplicate_info_from_row,
     fingerprint_params,
@@ -297,23 +298,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         # the batch commit grow with the store; see sqlite_lsh.py.
         statements=LSH_LEVELS_SCHEMA,
     ),
-)
-
-_ARTICLE_COLUMNS = (
-    "id",
-    "url",
-    "canonical_url",
-    "site_name",
-    "title",
-    "published",
-    "language",
-    "word_count",
-    "stored_at",
-    "fetched_at",
-    "raw_sha256",
-    "content_sha256",
-    "version",
-    "data",
 )
 
 
@@ -669,12 +653,12 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin, Share
                     "data": row.data,
                 }
                 if existing is None:
-                    names = ", ".join(_ARTICLE_COLUMNS)
-                    marks = ", ".join(f":{name}" for name in _ARTICLE_COLUMNS)
+                    names = ", ".join(ARTICLE_COLUMNS)
+                    marks = ", ".join(f":{name}" for name in ARTICLE_COLUMNS)
                     conn.execute(f"INSERT INTO articles ({names}) VALUES ({marks})", values)
                     status = "new"
                 else:
-                    sets = ", ".join(f"{name} = :{name}" for name in _ARTICLE_COLUMNS[1:])
+                    sets = ", ".join(f"{name} = :{name}" for name in ARTICLE_COLUMNS[1:])
                     conn.execute(f"UPDATE articles SET {sets} WHERE id = :id", values)
                     status = "updated"
                 conn.execute(
