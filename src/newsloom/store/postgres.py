@@ -63,9 +63,9 @@ from newsloom.store.postgres_analysis import PostgresAnalysisMixin
 from newsloom.store.postgres_dedup import ARTICLES_LOCK, PostgresDedupMixin
 from newsloom.store.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 from newsloom.store.postgres_stories import PostgresStoryMixin
-from newsloom.store.rows import ARTICLE_COLUMNS
+from newsloom.store.rows import ARTICLE_COLUMNS, PreparedArticle, prepare_batch
 from newsloom.store.shared_reads import SharedArticleReads
-from newsloom.store.sqlite import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_PREFIX, _prepare
+from newsloom.store.sqlite import MAX_QUERY_CHARS, MAX_QUERY_TERMS, MIN_PREFIX
 from newsloom.types import Article, Failure
 
 __all__ = ["ARTICLES_LOCK", "MIGRATION_LOCK", "STORIES_LOCK", "PostgresStore", "redact_url"]
@@ -437,26 +437,18 @@ class PostgresStore(
 
     # -- articles ----------------------------------------------------------
 
+    def _refuse_nul(self, index: int, row: PreparedArticle) -> None:
+        if _JSON_NUL.search(row.data) or "\x00" in row.id:
+            # PostgreSQL text and jsonb cannot hold NUL; extraction drops
+            # it, so only a hand-made article gets here.
+            raise StoreError(
+                f"{self._where}: article #{index} ({row.id!r}) cannot be stored, nothing "
+                "from this batch was written: it contains a NUL character, which "
+                "PostgreSQL cannot store"
+            )
+
     def put_articles(self, articles: Sequence[Article]) -> list[PutResult]:
-        batch = {}
-        for index, article in enumerate(articles):
-            try:
-                row = _prepare(article)
-            except Exception as exc:  # to_dict of foreign objects can raise anything
-                label = getattr(article, "id", None)
-                raise StoreError(
-                    f"{self._where}: article #{index} ({label!r}) cannot be stored, "
-                    f"nothing from this batch was written: {exc}"
-                ) from exc
-            if _JSON_NUL.search(row.data) or "\x00" in row.id:
-                # PostgreSQL text and jsonb cannot hold NUL; extraction drops
-                # it, so only a hand-made article gets here.
-                raise StoreError(
-                    f"{self._where}: article #{index} ({row.id!r}) cannot be stored, nothing "
-                    "from this batch was written: it contains a NUL character, which "
-                    "PostgreSQL cannot store"
-                )
-            batch[row.id] = row
+        batch = prepare_batch(articles, self._where, self._refuse_nul)
         if not batch:
             return []
         stored_at = utc_text(datetime.now(UTC))
@@ -486,22 +478,9 @@ class PostgresStore(
                 if before is not None and before[0] == row.content_sha256:
                     results.append(PutResult(row.id, "unchanged", before[1]))
                     continue
-                values = {
-                    "id": row.id,
-                    "url": row.url,
-                    "canonical_url": row.canonical_url,
-                    "site_name": row.site_name,
-                    "title": row.title,
-                    "published": row.published,
-                    "language": row.language,
-                    "word_count": row.word_count,
-                    "stored_at": stored_at,
-                    "fetched_at": row.fetched_at,
-                    "raw_sha256": row.raw_sha256,
-                    "content_sha256": row.content_sha256,
-                    "version": 1 if before is None else before[1] + 1,
-                    "data": row.data,
-                }
+                values = row.values(
+                    stored_at=stored_at, version=1 if before is None else before[1] + 1
+                )
                 (inserts if before is None else updates).append(values)
                 status = "new" if before is None else "updated"
                 results.append(PutResult(row.id, status, values["version"]))

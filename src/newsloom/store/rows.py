@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,8 +20,15 @@ import numpy as np
 
 from newsloom.cluster import EPOCH, StoryState
 from newsloom.errors import StoreError
-from newsloom.store.base import ArticleVersion, DuplicateInfo, Fingerprint
+from newsloom.store.base import (
+    ArticleVersion,
+    DuplicateInfo,
+    Fingerprint,
+    content_sha256,
+    utc_text,
+)
 from newsloom.types import (
+    Article,
     Conflict,
     ConflictSide,
     Passage,
@@ -34,6 +42,7 @@ __all__ = [
     "DUPLICATE_COLUMNS",
     "STORY_COLUMNS",
     "UNDATED_DAY",
+    "PreparedArticle",
     "article_page_queries",
     "article_version_from_row",
     "check_article_listing",
@@ -44,6 +53,8 @@ __all__ = [
     "keyset_pages",
     "parse_time",
     "passage_from_dict",
+    "prepare_article",
+    "prepare_batch",
     "provenance_from_row",
     "provenance_row",
     "side_from_dict",
@@ -296,6 +307,98 @@ def keyset_pages(
         after = (page[-1][1], page[-1][0])
         if remaining is not None:
             remaining -= len(page)
+
+
+# -- writing articles ------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class PreparedArticle:
+    """An article turned into column values before any write starts."""
+
+    id: str
+    url: str | None
+    canonical_url: str | None
+    site_name: str | None
+    title: str | None
+    published: str | None
+    language: str | None
+    word_count: int
+    fetched_at: str | None
+    raw_sha256: str
+    content_sha256: str
+    data: str
+
+    def values(self, *, stored_at: str, version: int) -> dict[str, Any]:
+        """The ``ARTICLE_COLUMNS`` values that store this article."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "canonical_url": self.canonical_url,
+            "site_name": self.site_name,
+            "title": self.title,
+            "published": self.published,
+            "language": self.language,
+            "word_count": self.word_count,
+            "stored_at": stored_at,
+            "fetched_at": self.fetched_at,
+            "raw_sha256": self.raw_sha256,
+            "content_sha256": self.content_sha256,
+            "version": version,
+            "data": self.data,
+        }
+
+
+def prepare_article(article: Article) -> PreparedArticle:
+    if not isinstance(article, Article):
+        raise TypeError(f"expected an Article, got {type(article).__name__}")
+    if not isinstance(article.id, str) or not article.id.strip():
+        raise ValueError("article id is empty")
+    data = json.dumps(article.to_dict(), ensure_ascii=False, allow_nan=False)
+    # Reading it back now means a row that could not be loaded later is
+    # refused at write time instead of breaking every reader afterwards.
+    Article.from_dict(json.loads(data))
+    return PreparedArticle(
+        id=article.id,
+        url=article.url,
+        canonical_url=article.canonical_url,
+        site_name=article.site_name,
+        title=article.title,
+        published=utc_text(article.published),
+        language=article.language,
+        word_count=int(article.word_count),
+        fetched_at=utc_text(article.fetched_at),
+        raw_sha256=article.raw_sha256 or "",
+        content_sha256=content_sha256(article),
+        data=data,
+    )
+
+
+def prepare_batch(
+    articles: Sequence[Article],
+    where: str,
+    check: Callable[[int, PreparedArticle], None] | None = None,
+) -> dict[str, PreparedArticle]:
+    """A batch's articles by id, prepared before any write starts.
+
+    The last article of an id wins and keeps the first one's position.  An
+    article that cannot be prepared, or that ``check`` (the backend's own
+    limits) refuses, fails the whole batch before anything is written.
+    """
+    batch: dict[str, PreparedArticle] = {}
+    for index, article in enumerate(articles):
+        try:
+            row = prepare_article(article)
+        except Exception as exc:  # to_dict of foreign objects can raise anything
+            label = getattr(article, "id", None)
+            raise StoreError(
+                f"{where}: article #{index} ({label!r}) cannot be stored, "
+                f"nothing from this batch was written: {exc}"
+            ) from exc
+        if check is not None:
+            check(index, row)
+        batch[row.id] = row
+    return batch
 
 
 # -- duplicates ------------------------------------------------------------

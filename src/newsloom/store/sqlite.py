@@ -15,7 +15,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +26,6 @@ from newsloom.store.base import (
     LshCandidate,
     PutResult,
     SearchHit,
-    content_sha256,
     utc_text,
 )
 from newsloom.store.migrations import Migration, latest_version, pending
@@ -36,6 +34,7 @@ from newsloom.store.rows import (
     DUPLICATE_COLUMNS,
     duplicate_info_from_row,
     fingerprint_params,
+    prepare_batch,
 )
 from newsloom.store.shared_reads import SharedArticleReads
 from newsloom.store.sqlite_analysis import ANALYSIS_SCHEMA, SUMMARY_SCHEMA, SQLiteAnalysisMixin
@@ -299,49 +298,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         statements=LSH_LEVELS_SCHEMA,
     ),
 )
-
-
-@dataclass(slots=True, frozen=True)
-class _Prepared:
-    """An article turned into column values before any write starts."""
-
-    id: str
-    url: str | None
-    canonical_url: str | None
-    site_name: str | None
-    title: str | None
-    published: str | None
-    language: str | None
-    word_count: int
-    fetched_at: str | None
-    raw_sha256: str
-    content_sha256: str
-    data: str
-
-
-def _prepare(article: Article) -> _Prepared:
-    if not isinstance(article, Article):
-        raise TypeError(f"expected an Article, got {type(article).__name__}")
-    if not isinstance(article.id, str) or not article.id.strip():
-        raise ValueError("article id is empty")
-    data = json.dumps(article.to_dict(), ensure_ascii=False, allow_nan=False)
-    # Reading it back now means a row that could not be loaded later is
-    # refused at write time instead of breaking every reader afterwards.
-    Article.from_dict(json.loads(data))
-    return _Prepared(
-        id=article.id,
-        url=article.url,
-        canonical_url=article.canonical_url,
-        site_name=article.site_name,
-        title=article.title,
-        published=utc_text(article.published),
-        language=article.language,
-        word_count=int(article.word_count),
-        fetched_at=utc_text(article.fetched_at),
-        raw_sha256=article.raw_sha256 or "",
-        content_sha256=content_sha256(article),
-        data=data,
-    )
 
 
 def _match_expression(query: str) -> str | None:
@@ -611,18 +567,7 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin, Share
     # -- articles ----------------------------------------------------------
 
     def put_articles(self, articles: Sequence[Article]) -> list[PutResult]:
-        batch: dict[str, _Prepared] = {}
-        for index, article in enumerate(articles):
-            try:
-                row = _prepare(article)
-            except Exception as exc:  # to_dict of foreign objects can raise anything
-                label = getattr(article, "id", None)
-                raise StoreError(
-                    f"{self._where}: article #{index} ({label!r}) cannot be stored, "
-                    f"nothing from this batch was written: {exc}"
-                ) from exc
-            # Re-assigning keeps the first position: last article wins, counted once.
-            batch[row.id] = row
+        batch = prepare_batch(articles, self._where)
         if not batch:
             return []
 
@@ -636,22 +581,10 @@ class SQLiteStore(SQLiteStoryMixin, SQLiteAnalysisMixin, SQLiteViewsMixin, Share
                 if existing is not None and existing["content_sha256"] == row.content_sha256:
                     results.append(PutResult(row.id, "unchanged", existing["version"]))
                     continue
-                values = {
-                    "id": row.id,
-                    "url": row.url,
-                    "canonical_url": row.canonical_url,
-                    "site_name": row.site_name,
-                    "title": row.title,
-                    "published": row.published,
-                    "language": row.language,
-                    "word_count": row.word_count,
-                    "stored_at": stored_at,
-                    "fetched_at": row.fetched_at,
-                    "raw_sha256": row.raw_sha256,
-                    "content_sha256": row.content_sha256,
-                    "version": 1 if existing is None else existing["version"] + 1,
-                    "data": row.data,
-                }
+                values = row.values(
+                    stored_at=stored_at,
+                    version=1 if existing is None else existing["version"] + 1,
+                )
                 if existing is None:
                     names = ", ".join(ARTICLE_COLUMNS)
                     marks = ", ".join(f":{name}" for name in ARTICLE_COLUMNS)
