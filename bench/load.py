@@ -395,25 +395,6 @@ end
 """
 
 
-def run_wrk(
-    base: str, paths: Sequence[str], seconds: float, connections: int, workdir: Path
-) -> dict[str, Any]:
-    script = workdir / "mix.lua"
-    script.write_text(WRK_LUA)
-    urls = workdir / "paths.txt"
-    urls.write_text("\n".join(paths) + "\n")
-    # Two threads: the machine has two cores, shared with the server and the ingest.
-    argv = [
-        "wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
-        "-s", str(script), base, "--", str(urls),
-    ]  # fmt: skip
-    done = subprocess.run(argv, check=True, capture_output=True, text=True)
-    for line in done.stdout.splitlines():
-        if line.startswith("WRKJSON "):
-            return dict(json.loads(line.removeprefix("WRKJSON ")))
-    raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
-
-
 # -- per-page latency -----------------------------------------------------------------------
 
 
@@ -655,11 +636,11 @@ def measure(
         ):
             workdir = Path(folder)
             if args.warmup > 0:
-                run_wrk(base, paths, args.warmup, args.connections, workdir)
+                web.run_wrk(base, paths, args.warmup, args.connections, workdir, WRK_LUA)
             result.load_before = os.getloadavg()[0]
             began = time.time()
             with Probe(base, paths) as probe:
-                raw = run_wrk(base, paths, args.duration, args.connections, workdir)
+                raw = web.run_wrk(base, paths, args.duration, args.connections, workdir, WRK_LUA)
             ended = time.time()
             result.load_after = os.getloadavg()[0]
             result.ingest_alive = ingest is not None and ingest.poll() is None

@@ -319,10 +319,16 @@ def have_wrk() -> bool:
 
 
 def run_wrk(
-    base: str, paths: Sequence[str], seconds: float, connections: int, workdir: Path
+    base: str,
+    paths: Sequence[str],
+    seconds: float,
+    connections: int,
+    workdir: Path,
+    lua: str = WRK_LUA,
 ) -> dict[str, Any]:
+    """wrk over ``paths`` with a Lua script that prints a ``WRKJSON`` summary line."""
     script = workdir / "rotate.lua"
-    script.write_text(WRK_LUA)
+    script.write_text(lua)
     urls = workdir / "paths.txt"
     urls.write_text("\n".join(paths) + "\n")
     # Two threads: the machine has two cores, shared with the server under test.
@@ -333,7 +339,7 @@ def run_wrk(
     done = subprocess.run(argv, check=True, capture_output=True, text=True)
     for line in done.stdout.splitlines():
         if line.startswith("WRKJSON "):
-            return json.loads(line.removeprefix("WRKJSON "))
+            return dict(json.loads(line.removeprefix("WRKJSON ")))
     raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
 
 
