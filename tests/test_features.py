@@ -162,3 +162,17 @@ def test_cosine() -> None:
     assert terms.cosine(a, {"bridge": 1.0}) == 0.0
     assert terms.cosine(a, {}) == 0.0
     assert terms.cosine({"flood": 2.0}, {"flood": 1.0, "x": 0.0}) == pytest.approx(1.0)
+
+
+def test_embed_threads_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsloom.errors import ConfigError
+    from newsloom.features.embed import THREADS_ENV, embed_threads
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert embed_threads() == 2
+    monkeypatch.setenv(THREADS_ENV, " 1 ")
+    assert embed_threads() == 1
+    for bad in ("0", "two", "-3", "1000"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(ConfigError, match=THREADS_ENV):
+            embed_threads()

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from newsloom.errors import ConfigError
+from newsloom.features.embed import THREADS_ENV
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -64,8 +65,13 @@ def spark_session(
             # installed in), not whatever "python3" is first on PATH.
             # (The spark.pyspark.python setting is not honoured by local workers.)
             os.environ["PYSPARK_PYTHON"] = sys.executable
+        if chosen.startswith("local"):
+            # Local workers inherit this process's environment: one inference
+            # thread per task, since Spark already runs a task per core.
+            os.environ.setdefault(THREADS_ENV, "1")
     if partitions:
         builder = builder.config("spark.default.parallelism", str(partitions))
+    builder = builder.config(f"spark.executorEnv.{THREADS_ENV}", "1")
     builder = builder.config("spark.ui.showConsoleProgress", "false").config(
         # Python workers keep their models (embedder, spaCy) between tasks.
         "spark.python.worker.reuse",

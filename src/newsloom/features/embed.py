@@ -19,6 +19,7 @@ Both use the uncased BERT WordPiece vocabulary; the tokenizer file comes from th
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,8 +114,9 @@ class Embedder:
     """L2-normalised sentence vectors from a packaged ONNX encoder.
 
     Creating one loads the model (about a second); share it through
-    :func:`get_embedder`.  Inference uses two threads, which is what the
-    deployment machines have and leaves room for the rest of the pipeline.
+    :func:`get_embedder`.  Inference uses two threads by default, which is
+    what the deployment machines have and leaves room for the rest of the
+    pipeline (``$NEWSLOOM_EMBED_THREADS`` changes it).
     """
 
     def __init__(
@@ -184,10 +186,30 @@ class Embedder:
         return vectors / np.maximum(norms, 1e-12)
 
 
+# Inference threads per process.  A Spark worker runs one task per core, so
+# newsloom.batch sets this to 1: two threads per task would make local[1]
+# use both cores and local[2] four.
+THREADS_ENV = "NEWSLOOM_EMBED_THREADS"
+
+
+def embed_threads() -> int:
+    """Inference threads: ``$NEWSLOOM_EMBED_THREADS``, else 2."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return 2
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = 0
+    if not 1 <= threads <= 256:
+        raise ConfigError(f"{THREADS_ENV} must be a whole number from 1 to 256, not {raw!r}")
+    return threads
+
+
 @functools.cache
 def get_embedder(model: str = DEFAULT_MODEL) -> Embedder:
     """The process's embedder for ``model``, loaded on first use."""
-    return Embedder(model)
+    return Embedder(model, threads=embed_threads())
 
 
 class SupportsEmbed(Protocol):
