@@ -121,11 +121,9 @@ class SharedArticleReads:
     _reading: Callable[[str], AbstractContextManager[Any]]
     _resolve_id: Callable[[Any, str], str | None]
     _load: Callable[[Any], Article]
-
-    def _page_size(self) -> int:
-        """Rows per ``iter_articles`` page: the backend module's ``PAGE_SIZE``,
-        read at each call so that tests can make pages small."""
-        raise NotImplementedError
+    # Rows per ``iter_articles`` page: each backend returns its module's
+    # ``PAGE_SIZE``, read at each call so that tests can make pages small.
+    _page_size: Callable[[], int]
 
     def iter_articles(
         self,
