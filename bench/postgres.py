@@ -21,8 +21,10 @@ own settings (WAL, ``synchronous=NORMAL``), which do not sync on each commit
 either.  Both stores live on the same disk.
 
 Usage: ``.venv/bin/python bench/postgres.py [--articles N] [--window W]
-[--pages K] [--backend sqlite|postgres|both]``; figures also go to
-``bench/out/postgres.json``.
+[--pages K] [--backend sqlite|postgres|both] [--keep]``; figures also go to
+``bench/out/postgres.json``.  ``--keep`` saves each backend's finished store
+where ``bench/load.py`` looks for its cached stores (``load_N.db``,
+``load_N.pgdump``), so one build serves both benches.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import argparse
 import json
 import os
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -133,8 +137,45 @@ def page_latency(url: str, ids: Sequence[str]) -> tuple[list[float], list[float]
     return cold, warm
 
 
-def measure(backend: str, url: str, stream, cached, args) -> Result:
+def keep_store(url: str, pages: int, counts: tuple[int, int, float], pg_bin: Path | None) -> None:
+    """Save the finished store as ``bench/load.py``'s cached store of the same size."""
+    import load  # only with --keep
+
+    stored, stories, seconds = counts
+    info = {
+        "articles": stored,
+        "stories": stories,
+        "build_seconds": round(seconds, 1),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "built_by": "bench/postgres.py --keep",
+    }
+    if pg_bin is None:
+        source = Path(url.removeprefix("sqlite:///"))
+        target = load.sqlite_cache(pages)
+        load.web.checkpoint(source)  # one self-contained file, as load.py builds it
+        partial = target.with_name(target.name + ".partial")
+        shutil.copyfile(source, partial)
+        partial.rename(target)
+    else:
+        target = load.postgres_cache(pages)
+        partial = target.with_name(target.name + ".partial")
+        dump = subprocess.run(
+            [str(pg_bin / "pg_dump"), "-Fc", "-Z", "1", "-f", str(partial), url],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if dump.returncode != 0:
+            raise RuntimeError(f"pg_dump failed: {dump.stderr.strip()}")
+        partial.rename(target)
+    load.write_info(target, info)
+    print(f"kept: {target.relative_to(REPO_ROOT)}", file=sys.stderr)
+
+
+def measure(backend: str, url: str, stream, cached, args, pg_bin: Path | None = None) -> Result:
     stored, stories, seconds = ingest(url, stream, cached, args)
+    if args.keep:
+        keep_store(url, args.articles, (stored, stories, seconds), pg_bin)
     ids = story_ids(url, args.pages)
     cold, warm = page_latency(url, ids)
     return Result(
@@ -174,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--window", type=int, default=WINDOW, help="pages per ingest run")
     parser.add_argument("--pages", type=int, default=PAGES, help="story pages to request")
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--keep", action="store_true", help="save the stores as bench/load.py's cached stores"
+    )
     args = parser.parse_args(argv)
 
     bases = growth.load_bases()
@@ -193,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             try:
                 url = server.url(server.create_database("bench"))
                 cached = growth.CachedFeaturizer(features, growth.SEED)
-                results.append(measure("PostgreSQL", url, stream, cached, args))
+                results.append(measure("PostgreSQL", url, stream, cached, args, server.bin_dir))
             finally:
                 server.stop()
     report(results)
