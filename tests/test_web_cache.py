@@ -1,17 +1,24 @@
-"""The story page cache: a cached page still shows the current view count and analysis."""
+"""The page caches: story pages follow views and analyses; lists and searches are kept a while."""
 
 from __future__ import annotations
 
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import lxml.html
+import pytest
 from fastapi.testclient import TestClient
 
+from factories import make_article
+from newsloom.settings import Settings
 from newsloom.store import open_store
 from newsloom.web import create_app, pages
 from newsloom.web.app import PageCache
-from web_helpers import build_store
+from web_helpers import T0, build_store, cluster
 
 BRIDGE = "sbridge-original"
 
@@ -72,3 +79,122 @@ def test_page_cache_keeps_the_most_recent_and_expires() -> None:
     stale = PageCache(size=2, seconds=0.0)
     stale.get("a", compute("x"))
     assert stale.get("a", compute("y")) == "y"  # expired at once: computed again
+
+
+def _titles(client: TestClient, path: str) -> set[str]:
+    return {s["title"] for s in client.get(path).json()["stories"]}
+
+
+def _new_story(url: str) -> str:
+    """A story that was not in the store, added as an ingest would; its title."""
+    with open_store(url) as store:
+        cluster(
+            store,
+            [
+                make_article(
+                    "lately-one",
+                    title="Lighthouse keeper retires after forty years",
+                    published=T0 + timedelta(days=365),  # the newest story: first on page 1
+                )
+            ],
+        )
+    return "Lighthouse keeper retires after forty years"
+
+
+def test_home_lists_and_search_are_kept_for_page_cache_seconds(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    with open_store(url) as store:
+        build_store(store)
+    kept = TestClient(create_app(url, Settings(page_cache_seconds=3600)))
+    fresh = TestClient(create_app(url, Settings(page_cache_seconds=0)))
+    with kept, fresh:
+        before = {path: _titles(kept, path) for path in ("/index.json", "/stories.json")}
+        home_html = kept.get("/").text
+        assert kept.get("/search.json?q=lighthouse").json()["hits"] == []
+        # The cached text is what the page computes afresh.
+        with open_store(url) as store:
+            assert kept.get("/stories.json").json() == pages.stories_page(store, 1)
+
+        title = _new_story(url)
+
+        # Within the interval, readers get the page as it was...
+        for path, titles in before.items():
+            assert _titles(kept, path) == titles
+        assert kept.get("/").text == home_html
+        assert kept.get("/search.json?q=lighthouse").json()["hits"] == []
+        # ...the same words, however spaced, are the same cached search...
+        assert kept.get("/search.json?q=+lighthouse++").json()["hits"] == []
+        # ...and a page not asked for before is computed now.
+        assert kept.get("/search.json?q=keeper").json()["hits"]
+        # With no interval, every request sees the new story at once.
+        assert title in _titles(fresh, "/index.json")
+        assert title in _titles(fresh, "/stories.json")
+        assert title in fresh.get("/").text
+        assert fresh.get("/search.json?q=lighthouse").json()["hits"]
+        assert "Lighthouse keeper" in fresh.get("/search?q=lighthouse").text
+
+
+def test_one_reader_computes_a_page_while_the_others_wait_or_get_the_expired_one() -> None:
+    cache = PageCache(size=4, seconds=60.0)
+    release = threading.Event()
+    calls: list[str] = []
+
+    def slow(value: str):
+        def compute() -> str:
+            calls.append(value)
+            release.wait(10)
+            return value
+
+        return compute
+
+    # No page yet: the second reader waits for the first one's instead of computing.
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(cache.get, "home", slow("v1"))
+        while not calls:
+            time.sleep(0.001)
+        others = [pool.submit(cache.get, "home", slow("other")) for _ in range(3)]
+        time.sleep(0.05)
+        assert not any(f.done() for f in others)  # waiting, not computing
+        release.set()
+        assert first.result() == "v1"
+        assert [f.result() for f in others] == ["v1"] * 3
+    assert calls == ["v1"]
+
+    # Expired: one reader computes the new page, the others get the old one meanwhile.
+    cache.seconds = 0.01
+    cache.get("list", lambda: "old")
+    time.sleep(0.02)
+    release.clear()
+    calls.clear()
+    with ThreadPoolExecutor(4) as pool:
+        renewing = pool.submit(cache.get, "list", slow("new"))
+        while not calls:
+            time.sleep(0.001)
+        assert [cache.get("list", slow("never")) for _ in range(3)] == ["old"] * 3
+        release.set()
+        assert renewing.result() == "new"
+    cache.seconds = 60.0
+    assert cache.get("list", slow("never")) == "new"
+    assert calls == ["new"]
+
+
+def test_a_failed_computation_leaves_the_waiting_readers_to_compute_their_own() -> None:
+    cache = PageCache(size=4, seconds=60.0)
+    started, release = threading.Event(), threading.Event()
+
+    def failing() -> str:
+        started.set()
+        release.wait(10)
+        raise RuntimeError("store went away")
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(cache.get, "home", failing)
+        started.wait(10)
+        waiting = pool.submit(cache.get, "home", lambda: "computed again")
+        time.sleep(0.05)
+        release.set()
+        with pytest.raises(RuntimeError):
+            first.result()
+        assert waiting.result() == "computed again"
+    # The page the waiting reader computed is the one kept.
+    assert cache.get("home", lambda: "fresh") == "computed again"

@@ -45,6 +45,12 @@ DONT_MISS_SECONDS = 30.0
 # this long: an article corrected in place changes neither.
 STORY_PAGE_SECONDS = 60.0
 STORY_PAGES_KEPT = 256  # about 100 KB each (data and HTML) on a 20-article story
+# How long a reader waits for another's computation of the page it wants.
+COMPUTE_WAIT_SECONDS = 30.0
+# Home and story-list pages: a few are read by almost every reader.
+LIST_PAGES_KEPT = 64
+# Search result pages (HTML or JSON), by query and page: about 30 KB each.
+SEARCH_PAGES_KEPT = 512
 # A view count no page can have: rendered once, it marks where the count goes.
 _VIEWS_MARK = -7_305_219
 
@@ -111,10 +117,14 @@ class TimedCache:
 
 
 class PageCache:
-    """Computed pages by key, least recently used dropped first, each kept ``seconds`` at most.
+    """Computed pages by key, least recently used dropped first, each fresh ``seconds``.
 
-    Computing happens outside the lock: two threads may compute the same page
-    at once (both results are equal), but no reader waits behind another's page.
+    One reader computes a page while the others go on: when a kept page has
+    expired, they are served the expired one until the new one is ready, and
+    when there is none yet, they wait for the first reader's instead of each
+    computing their own.  Under load, a home page expiring used to set a
+    dozen threads rendering it at once, and every reader behind them waited
+    (bench/load.py).  ``seconds`` of 0 keeps nothing: every call computes.
     """
 
     def __init__(self, size: int, seconds: float) -> None:
@@ -122,21 +132,44 @@ class PageCache:
         self.seconds = seconds
         self._lock = threading.Lock()
         self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._computing: dict[Hashable, threading.Event] = {}
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if self.seconds <= 0:
+            return compute()
         now = time.monotonic()
         with self._lock:
             found = self._items.get(key)
-            if found is not None and found[0] > now:
+            if found is not None:
                 self._items.move_to_end(key)
-                return found[1]
-        value = compute()
-        with self._lock:
-            self._items[key] = (now + self.seconds, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+                if found[0] > now:
+                    return found[1]
+            running = self._computing.get(key)
+            if running is None:
+                self._computing[key] = threading.Event()
+        if running is not None:
+            if found is not None:
+                return found[1]  # expired, but a newer one is on its way
+            return self._wait_for(key, running, compute)
+        try:
+            value = compute()
+            with self._lock:
+                self._items[key] = (time.monotonic() + self.seconds, value)
+                self._items.move_to_end(key)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        finally:
+            with self._lock:
+                self._computing.pop(key).set()
         return value
+
+    def _wait_for(self, key: Hashable, running: threading.Event, compute: Callable[[], Any]) -> Any:
+        if not running.wait(COMPUTE_WAIT_SECONDS):
+            return compute()  # the first reader is stuck: do not queue behind it
+        with self._lock:
+            found = self._items.get(key)
+        # None: the first reader failed, so this one tries (and keeps its page).
+        return found[1] if found is not None else self.get(key, compute)
 
     def clear(self) -> None:
         with self._lock:
@@ -162,8 +195,7 @@ class StoryEntry:
     def of(cls, data: dict[str, Any], path: str) -> StoryEntry:
         marked = data | {"views": _VIEWS_MARK}
         html = render("story.html", **marked, page_path=path)
-        # As JSONResponse writes it.
-        text = json.dumps(marked, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = json_text(marked)
         html_parts = html.split(env.filters["plural"](_VIEWS_MARK, "view"))
         json_parts = text.split(str(_VIEWS_MARK))
         both = len(html_parts) == 2 and len(json_parts) == 2
@@ -239,6 +271,15 @@ class ViewCounter:
             raise
 
 
+def json_text(data: Any) -> str:
+    """``data`` as JSON text, exactly as ``JSONResponse`` writes it."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _json(text: str) -> Response:
+    return Response(text, media_type="application/json")
+
+
 def _html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(render(template, **context), status_code=status)
 
@@ -283,6 +324,13 @@ def build_app(pool: StorePool) -> FastAPI:
     app.state.views = ViewCounter(pool)
     app.state.story_pages = PageCache(STORY_PAGES_KEPT, STORY_PAGE_SECONDS)
     settings = pool.settings or Settings()
+    # Pages that change only when stories do: computed once per interval and
+    # kept as text, so a busy home page or a popular search costs one render
+    # per interval instead of one per reader (bench/load.py).
+    app.state.list_pages = PageCache(LIST_PAGES_KEPT, settings.page_cache_seconds)
+    app.state.search_pages = PageCache(SEARCH_PAGES_KEPT, settings.page_cache_seconds)
+    lists: PageCache = app.state.list_pages
+    searches: PageCache = app.state.search_pages
     app.state.search_limiter = RateLimiter(settings.search_burst, settings.search_per_minute)
     views = app.state.views
     app.add_middleware(Guard, error_page=error_page, limiter=app.state.search_limiter)
@@ -319,20 +367,27 @@ def build_app(pool: StorePool) -> FastAPI:
         return data
 
     @app.get("/index.json")
-    def home_json(page: PageNo = 1) -> JSONResponse:
-        return JSONResponse(home_data(page))
+    def home_json(page: PageNo = 1) -> Response:
+        return _json(lists.get(("/index.json", page), lambda: json_text(home_data(page))))
 
     @app.get("/", response_class=HTMLResponse)
     def home(page: PageNo = 1) -> HTMLResponse:
-        return _html("home.html", **home_data(page), page_path="/")
+        return HTMLResponse(
+            lists.get(("/", page), lambda: render("home.html", **home_data(page), page_path="/"))
+        )
 
     @app.get("/stories.json")
-    def stories_json(page: PageNo = 1) -> JSONResponse:
-        return JSONResponse(pages.stories_page(store(), page))
+    def stories_json(page: PageNo = 1) -> Response:
+        return _json(
+            lists.get(("/stories.json", page), lambda: json_text(pages.stories_page(store(), page)))
+        )
 
     @app.get("/stories", response_class=HTMLResponse)
     def stories(page: PageNo = 1) -> HTMLResponse:
-        return _html("stories.html", **pages.stories_page(store(), page), page_path="/stories")
+        def make() -> str:
+            return render("stories.html", **pages.stories_page(store(), page), page_path="/stories")
+
+        return HTMLResponse(lists.get(("/stories", page), make))
 
     # -- one story ------------------------------------------------------------
 
@@ -434,12 +489,24 @@ def build_app(pool: StorePool) -> FastAPI:
 
     # -- search ---------------------------------------------------------------
 
+    def search_key(route: str, q: str, page: int) -> tuple[str, str, int]:
+        # The same words, however spaced, are one search (as search_page reads them).
+        return (route, " ".join(q.split())[: pages.MAX_QUERY_CHARS], page)
+
     @app.get("/search.json")
-    def search_json(q: SearchText = "", page: PageNo = 1) -> JSONResponse:
-        return JSONResponse(pages.search_page(store(), q, page))
+    def search_json(q: SearchText = "", page: PageNo = 1) -> Response:
+        return _json(
+            searches.get(
+                search_key("/search.json", q, page),
+                lambda: json_text(pages.search_page(store(), q, page)),
+            )
+        )
 
     @app.get("/search", response_class=HTMLResponse)
     def search(q: SearchText = "", page: PageNo = 1) -> HTMLResponse:
-        return _html("search.html", **pages.search_page(store(), q, page), page_path="/search")
+        def make() -> str:
+            return render("search.html", **pages.search_page(store(), q, page), page_path="/search")
+
+        return HTMLResponse(searches.get(search_key("/search", q, page), make))
 
     return app
