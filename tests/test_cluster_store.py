@@ -1,4 +1,4 @@
-"""SQLite-only story checks: key rows per day, upgrading a version 6 file.
+"""SQLite-only story checks: key rows per day, upgrading a version 6 file, a lost placement race.
 
 Placement, restart, rebuild and reasons are in store_contract.py.
 """
@@ -9,7 +9,10 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from newsloom.cluster import cluster_stored, recluster
+from newsloom.errors import PlacementConflictError
 from newsloom.store import open_store
 from newsloom.store.sqlite import MIGRATIONS
 from newsloom.store.sqlite_stories import _day
@@ -103,3 +106,70 @@ def test_upgrading_a_version_6_store_keeps_its_stories(tmp_path: Path) -> None:
         before = store.stories_of([a.id for a in stream])
         recluster(store, featurizer=FAKE)
         assert store.stories_of([a.id for a in stream]) == before
+
+
+class _RivalIndex:
+    """A story index whose first commit finds that another worker placed one of
+    its articles meanwhile, as the PostgreSQL store reports it."""
+
+    def __init__(self, index, rival) -> None:
+        self._index = index
+        self._rival = rival
+
+    def __getattr__(self, name: str):
+        return getattr(self._index, name)
+
+    def flush(self) -> None:
+        if self._rival is None:
+            return self._index.flush()
+        rival, self._rival = self._rival, None
+        self._index.discard()
+        rival()
+        raise PlacementConflictError("another worker placed an article of this batch")
+
+
+def test_a_batch_refused_after_another_worker_placed_an_article_is_placed_again(
+    tmp_path: Path, monkeypatch
+) -> None:
+    mine, other = _store(tmp_path), _store(tmp_path)
+    articles = [*BRIDGE, *FLOOD]
+    mine.put_articles(articles)
+    taken = FLOOD[0].id
+
+    def rival() -> None:  # the other worker places one of the batch's articles first
+        cluster_stored(other, [taken], featurizer=FAKE)
+
+    opened = mine.story_index
+    monkeypatch.setattr(mine, "story_index", lambda: _RivalIndex(opened(), rival))
+    decisions = cluster_stored(mine, [a.id for a in articles], featurizer=FAKE)
+
+    # Every article has a story, the rival's article was not placed twice, and
+    # the stories are the ones the two events make.
+    assert {d.article_id for d in decisions} == {a.id for a in articles} - {taken}
+    owners = mine.stories_of([a.id for a in articles])
+    assert set(owners) == {a.id for a in articles}
+    assert len({owners[a.id] for a in BRIDGE}) == 1
+    assert len({owners[a.id] for a in FLOOD}) == 1
+    assert owners[BRIDGE[0].id] != owners[FLOOD[0].id]
+    assert mine.count_stories() == 2
+    mine.close()
+    other.close()
+
+
+def test_a_worker_that_keeps_losing_the_race_gives_up_with_the_error(
+    tmp_path: Path, monkeypatch
+) -> None:
+    store = _store(tmp_path)
+    store.put_articles(BRIDGE)
+
+    class Refusing(_RivalIndex):
+        def flush(self) -> None:
+            self._index.discard()
+            raise PlacementConflictError("another worker placed an article of this batch")
+
+    opened = store.story_index
+    monkeypatch.setattr(store, "story_index", lambda: Refusing(opened(), None))
+    with pytest.raises(PlacementConflictError):
+        cluster_stored(store, [a.id for a in BRIDGE], featurizer=FAKE)
+    assert store.stories_of([a.id for a in BRIDGE]) == {}
+    store.close()

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from newsloom.errors import PlacementConflictError
 from newsloom.features.terms import DocumentFrequencies, cosine, tfidf, top_terms
 from newsloom.types import Article
 
@@ -457,6 +458,11 @@ def cluster_stream(
     return [final_story(index, story_id) for story_id in assigned]
 
 
+# A batch refused because another worker placed one of its articles first is
+# placed again without those; a worker losing that race this often is stuck.
+PLACEMENT_TRIES = 5
+
+
 def cluster_stored(
     store: StoryStore,
     article_ids: Sequence[str],
@@ -468,7 +474,10 @@ def cluster_stored(
     """Place stored articles into the store's stories, one transaction per batch.
 
     Articles that already have a story are skipped, so a re-run after a crash
-    only places what the crashed run did not commit.
+    only places what the crashed run did not commit.  When another worker
+    sharing the store places one of a batch's articles first (a
+    ``PlacementConflictError`` from the store), the batch is placed again
+    without the articles that now have a story.
     """
     featurizer = featurizer or default_featurizer()
     index = store.story_index()
@@ -477,18 +486,38 @@ def cluster_stored(
     todo = [a for a in dict.fromkeys(article_ids) if a not in placed]
     decisions: list[Decision] = []
     for start in range(0, len(todo), batch_size):
-        articles = [
-            a for a in (store.get_article(i) for i in todo[start : start + batch_size]) if a
-        ]
-        try:
-            for item in featurize(articles, index, featurizer):
-                decision = clusterer.add(item)
-                index.record(decision, datetime.now(UTC))
-                decisions.append(decision)
-            index.flush()
-        except BaseException:
-            index.discard()
-            raise
+        batch = todo[start : start + batch_size]
+        for attempt in range(1, PLACEMENT_TRIES + 1):
+            try:
+                decisions += _place_batch(store, index, clusterer, batch, featurizer)
+                break
+            except PlacementConflictError:
+                if attempt == PLACEMENT_TRIES:
+                    raise
+                now_placed = store.stories_of(batch)
+                batch = [a for a in batch if a not in now_placed]
+    return decisions
+
+
+def _place_batch(
+    store: StoryStore,
+    index: StoryIndex,
+    clusterer: OnlineClusterer,
+    ids: Sequence[str],
+    featurizer: Featurizer,
+) -> list[Decision]:
+    """Place one batch and commit it (``flush``); nothing is kept if it fails."""
+    articles = [a for a in (store.get_article(i) for i in ids) if a]
+    decisions: list[Decision] = []
+    try:
+        for item in featurize(articles, index, featurizer):
+            decision = clusterer.add(item)
+            index.record(decision, datetime.now(UTC))
+            decisions.append(decision)
+        index.flush()
+    except BaseException:
+        index.discard()
+        raise
     return decisions
 
 

@@ -50,5 +50,9 @@ class StoreError(NewsloomError):
     """The store could not be opened, migrated, read or written."""
 
 
+class PlacementConflictError(StoreError):
+    """Another worker placed an article of this batch first; nothing was written."""
+
+
 class ConfigError(NewsloomError):
     """A setting has an invalid value."""

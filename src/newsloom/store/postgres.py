@@ -30,8 +30,8 @@ locks, released by COMMIT or ROLLBACK, so a killed worker never leaves one):
   The index's caches are dropped at each batch start, because another worker
   may have changed any story since.  An article placed by another worker
   between this worker's ``stories_of`` check and the lock makes ``flush``
-  refuse the batch (rolled back, nothing written); it is then already placed
-  and the rest of the batch is placed by the next run.
+  refuse the batch (``PlacementConflictError``, rolled back, nothing
+  written); ``cluster_stored`` then places the batch again without it.
 * **Story analysis**: ``put_story_analysis`` locks the story's id, so two
   workers analysing one story write one after the other.
 * **Migrations**: a session advisory lock around the whole upgrade, so

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from newsloom.cluster import StoryState, is_active
-from newsloom.errors import StoreError
+from newsloom.errors import PlacementConflictError
 from newsloom.store.rows import (
     STORY_COLUMNS,
     UNDATED_DAY,
@@ -206,10 +206,9 @@ class PostgresStoryIndex(StoryBatch):
         ).fetchall()
         if taken:
             shown = ", ".join(f"{a!r} (story {s!r})" for a, s in taken)
-            raise StoreError(
+            raise PlacementConflictError(
                 f"{self._store._where}: another worker placed {shown} while this batch was "
-                "being clustered; the batch was not saved and its other articles are "
-                "placed by the next run"
+                "being clustered; the batch was not saved"
             )
 
     def _write(self, conn: psycopg.Connection[Any], writes: StoryWrites) -> None:
