@@ -5,18 +5,30 @@ its articles land after a group-by, with ``analyse.analyse_story``: the same
 function ``newsloom ingest`` calls through ``analyse_stored``.  A story whose
 analysis raises is reported in ``errors`` and the job goes on, as
 ``analyse_pending`` does.
+
+Stories differ in size, and a story's cost grows with the pairs of its
+members, so hashing stories to as many partitions as cores leaves one core
+idle while the other finishes the large stories.  ``plan_partitions`` deals
+the stories, largest first, to the least loaded of a few partitions per core
+(LPT scheduling), and Spark then hands the partitions to whichever core is
+free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from newsloom.analyse import StoryAnalysis, analyse_story
 from newsloom.settings import Settings
 from newsloom.types import Article, Failure
 
-__all__ = ["StoryResult", "analyse_group"]
+__all__ = ["StoryResult", "analyse_group", "plan_partitions", "story_cost"]
+
+# Partitions per core: a few, so that a wrong cost estimate is evened out by
+# Spark giving the next partition to whichever core is free.
+PARTITIONS_PER_CORE = 4
 
 
 @dataclass(slots=True)
@@ -46,3 +58,28 @@ def analyse_group(
             story_id, len(articles), None, Failure(f"story {story_id}", reason, "AnalysisError")
         )
     return StoryResult(story_id, len(articles), analysis)
+
+
+def story_cost(members: int, max_articles: int) -> int:
+    """Estimated work of analysing a story: its articles plus their pairs.
+
+    ``analyse_story`` keeps at most ``max_articles`` members, embeds each once
+    and compares them pairwise (provenance, cross-checks).
+    """
+    kept = min(members, max_articles)
+    return kept + kept * (kept - 1) // 2
+
+
+def plan_partitions(sizes: Mapping[str, int], width: int, max_articles: int) -> dict[str, int]:
+    """Story id → partition, partitions about equally loaded by ``story_cost``."""
+    count = max(1, min(len(sizes), width * PARTITIONS_PER_CORE))
+    loads = [(0, index) for index in range(count)]
+    plan: dict[str, int] = {}
+    # Largest first; ties by id, so the plan does not depend on dict order.
+    for story, members in sorted(
+        sizes.items(), key=lambda kv: (-story_cost(kv[1], max_articles), kv[0])
+    ):
+        load, index = heapq.heappop(loads)
+        plan[story] = index
+        heapq.heappush(loads, (load + story_cost(members, max_articles), index))
+    return plan

@@ -91,7 +91,9 @@ def find_links(spark: SparkSession, fingerprints: RDD, config: DedupConfig) -> l
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    fp = _fingerprint_frame(spark, fingerprints)
+    # Cached: the frame is read four times below, and each read would otherwise
+    # go back through Python workers, unpickling every article again.
+    fp = _fingerprint_frame(spark, fingerprints).cache()
     by_hash = Window.partitionBy("exact_hash").orderBy("ord")
     exact = (
         fp.where(F.col("exact_hash").isNotNull())
@@ -142,6 +144,7 @@ def find_links(spark: SparkSession, fingerprints: RDD, config: DedupConfig) -> l
         Link(r["later"], r["earlier"], round(r["similarity"], 4), False) for r in near.collect()
     ]
     exact.unpersist()
+    fp.unpersist()
     return links
 
 
