@@ -1,15 +1,25 @@
 from __future__ import annotations
 
+import re
+import time
 from html import escape
+from pathlib import Path
 
 import pytest
 
-from newsloom.read.feeds import pages_from_feed, word_count
+from newsloom.read.feeds import (
+    PERSON_BYTES,
+    _as_utf8,
+    _cap_person_fields,
+    pages_from_feed,
+    word_count,
+)
 from newsloom.read.fetch import Fetcher
 from newsloom.settings import Settings
 from newsloom.types import Failure, Page
 from read_helpers import Reply, article_html, loopback_settings, serve
 
+DEMO_FEEDS = Path(__file__).resolve().parents[1] / "src" / "newsloom" / "demo" / "corpus" / "feeds"
 LONG = "<p>" + " ".join(f"w{i}" for i in range(120)) + "</p>"
 SHORT = "<p>Only a teaser of twelve words, which is not the article itself.</p>"
 
@@ -130,3 +140,58 @@ def test_entry_cap() -> None:
     )
     assert [type(i).__name__ for i in items] == ["Page", "Page", "Page", "Failure"]
     assert "7 entries" in items[-1].reason and "first 3" in items[-1].reason
+
+
+def _author_feed(author: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Wire</title>'
+        f"<item><title>Storm hits coast</title><link>https://wire.example/storm</link>"
+        f"<dc:creator>{escape(author)}</dc:creator>"
+        f"<description><![CDATA[{LONG}]]></description></item></channel></rss>"
+    ).encode()
+
+
+def _cpu_seconds(call) -> tuple[float, list]:
+    began = time.process_time()
+    out = list(call())
+    return time.process_time() - began, out
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16", "utf-16-be", "utf-32"])
+def test_a_huge_author_field_is_cut_and_read_in_linear_time(codec: str) -> None:
+    # feedparser's address pattern was quadratic in such a field: 73 s for
+    # 175 kB (fuzz/run.py, seed 2, input 39136); 40 kB took about 4 s.
+    name = "Ann B" + "A" * 40_000
+    body = _author_feed(name).decode().replace('encoding="utf-8"', f'encoding="{codec}"')
+    seconds, items = _cpu_seconds(
+        lambda: pages_from_feed(body.encode(codec), "feed.xml", Settings(), None)
+    )
+    assert seconds < 1.0
+    (page,) = items
+    assert isinstance(page, Page) and page.meta["title"] == "Storm hits coast"
+    assert page.meta["author"].startswith("Ann BAAA")
+    assert len(page.meta["author"]) <= PERSON_BYTES
+
+
+def test_feeds_in_other_unicode_encodings_read_as_in_utf8() -> None:
+    body = rss([("Storm hits coast", "https://planet.example/storm", LONG)]).decode()
+    body = body.replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="utf-16"?>')
+    expected = [p.meta for p in pages_from_feed(body.encode(), "f.xml", Settings(), None)]
+    for codec in ("utf-16", "utf-16-le", "utf-32", "utf-32-be"):
+        pages = list(pages_from_feed(body.encode(codec), "f.xml", Settings(), None))
+        assert [p.meta for p in pages] == expected, codec
+
+
+def test_real_feeds_reach_feedparser_unchanged() -> None:
+    feeds = sorted(DEMO_FEEDS.glob("*.xml"))
+    assert feeds
+    for path in feeds:
+        body = path.read_bytes()
+        assert _cap_person_fields(_as_utf8(body)) == body
+    # Long but ordinary people fields are kept whole, entities included.
+    people = "<author>" + "Ann Lee &amp; Bo Chen, " * 10 + "</author>"
+    assert _cap_person_fields(people.encode()) == people.encode()
+    cut = _cap_person_fields(("<author>" + "Ann Lee &amp; Bo Chen, " * 20 + "</author>").encode())
+    assert cut.endswith(b"</author>") and len(cut) <= len("<author></author>") + PERSON_BYTES
+    assert not re.search(rb"&[a-z]*</author>$", cut)  # never cut inside an entity
