@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import re
 import signal
 import string
@@ -823,3 +824,28 @@ def test_unclosed_angle_brackets_are_linear() -> None:
     )
     article = within(LIMIT, extract, page)
     assert article.paragraphs[0].startswith("Words of the article body.")
+
+
+def test_long_punctuation_runs_in_structured_data_are_linear() -> None:
+    # trafilatura's author clean-up backtracked over a run of non-word
+    # characters before a name: 156 s of CPU for a 154 kB run of "!"
+    # (fuzz/run.py, seed 2, input 63966); 30 kB took about 6 s.
+    run = "!" * 30_000
+    ld = json.dumps(
+        {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": "Harbour wall repaired before winter",
+            "author": {"@type": "Person", "name": run + "Ann Lee"},
+        }
+    )
+    page = (
+        f'<html><head><meta name="author" content="{run}Bo Chen">'
+        f'<script type="application/ld+json">{ld}</script></head><body><article><p>'
+        + "Words of the article body. " * 20
+        + "</p></article></body></html>"
+    )
+    article = within(LIMIT, extract, page)
+    assert article.paragraphs[0].startswith("Words of the article body.")
+    # The JSON-LD still parses: its headline is the title.
+    assert article.title == "Harbour wall repaired before winter"
