@@ -261,24 +261,7 @@ def build_postgres(
         stored, stories = ingest_range(
             server.url(name), src, 0, articles, BUILD_WINDOW, "postgres build"
         )
-        partial = path.with_name(path.name + ".partial")
-        dump = subprocess.run(
-            [
-                str(server.bin_dir / "pg_dump"),
-                "-Fc",
-                "-Z",
-                "1",
-                "-f",
-                str(partial),
-                server.url(name),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if dump.returncode != 0:
-            raise RuntimeError(f"pg_dump failed: {dump.stderr.strip()}")
-        partial.rename(path)
+        dump_postgres(server.bin_dir, server.url(name), path)
     finally:
         server.drop_database(name)
     info = {
@@ -289,6 +272,20 @@ def build_postgres(
     }
     write_info(path, info)
     return info | {"reused": False}
+
+
+def dump_postgres(bin_dir: Path, url: str, path: Path) -> None:
+    """``pg_dump`` the database at ``url`` into ``path``, renamed there only when complete."""
+    partial = path.with_name(path.name + ".partial")
+    dump = subprocess.run(
+        [str(bin_dir / "pg_dump"), "-Fc", "-Z", "1", "-f", str(partial), url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if dump.returncode != 0:
+        raise RuntimeError(f"pg_dump failed: {dump.stderr.strip()}")
+    partial.rename(path)
 
 
 def restore_postgres(server: PostgresServer, articles: int) -> str:

@@ -34,7 +34,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -158,16 +157,7 @@ def keep_store(url: str, pages: int, counts: tuple[int, int, float], pg_bin: Pat
         partial.rename(target)
     else:
         target = load.postgres_cache(pages)
-        partial = target.with_name(target.name + ".partial")
-        dump = subprocess.run(
-            [str(pg_bin / "pg_dump"), "-Fc", "-Z", "1", "-f", str(partial), url],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if dump.returncode != 0:
-            raise RuntimeError(f"pg_dump failed: {dump.stderr.strip()}")
-        partial.rename(target)
+        load.dump_postgres(pg_bin, url, target)
     load.write_info(target, info)
     print(f"kept: {target.relative_to(REPO_ROOT)}", file=sys.stderr)
 
