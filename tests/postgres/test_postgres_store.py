@@ -253,3 +253,43 @@ def test_an_article_with_a_nul_character_is_refused_by_name(store: Store) -> Non
     with pytest.raises(StoreError, match=r"'nul000000001'.*NUL character"):
         store.put_articles([make_article("fine00000001"), nul])
     assert store.count_articles() == 0
+
+
+def test_a_search_ranks_only_the_latest_matches(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The best match by rank is stored first, so it drops out once the cap binds.
+    best = make_article(
+        "light0000000", title="Lighthouse lighthouse lighthouse", paragraphs=["Lighthouse."]
+    )
+    others = [
+        make_article(f"light000000{i}", title=f"Harbour note {i}", paragraphs=["A lighthouse."])
+        for i in range(1, 4)
+    ]
+    store.put_articles([best, *others])
+    assert store.search("lighthouse", limit=10)[0].article.id == best.id
+    monkeypatch.setattr(backend, "SEARCH_CANDIDATES", 2)
+    found = [hit.article.id for hit in store.search("lighthouse", limit=10)]
+    assert sorted(found) == sorted(a.id for a in others[-2:])
+
+
+def test_a_batch_refused_for_a_rival_placement_is_placed_again(store_url: str) -> None:
+    with open_store(store_url) as store, open_store(store_url) as other:
+        store.put_articles(BRIDGE)
+        ids = [a.id for a in BRIDGE]
+        checked = store.stories_of
+        raced: list[str] = []
+
+        def stories_of(article_ids):
+            found = checked(article_ids)
+            if not raced:  # another worker places one article right after this check
+                raced.append(BRIDGE[0].id)
+                cluster_stored(other, [BRIDGE[0].id], featurizer=FAKE)
+            return found
+
+        store.stories_of = stories_of  # type: ignore[method-assign]
+        decisions = cluster_stored(store, ids, featurizer=FAKE)
+        assert raced and BRIDGE[0].id not in {d.article_id for d in decisions}
+        owners = checked(ids)
+        assert set(owners) == set(ids)
+        assert len(set(owners.values())) == 1 and store.count_stories() == 1

@@ -82,6 +82,10 @@ SNIPPET_WORDS = 16
 # ts_rank weights for {D, C, B, A}: title words (A) weigh ten times body
 # words (B), as TITLE_WEIGHT/TEXT_WEIGHT do in SQLite's bm25.
 RANK_WEIGHTS = "{0, 0, 0.1, 1.0}"
+# A search ranks only the most recently stored matches: ts_rank reads each
+# match's whole tsvector, and a common word at 100k articles took 1.5-3.4 s
+# under load (bench/load.py).  Fewer matches than this are all ranked.
+SEARCH_CANDIDATES = 5000
 _HEADLINE = (
     f"StartSel=[, StopSel=], MaxWords={SNIPPET_WORDS}, MinWords=6, ShortWord=0, "
     'MaxFragments=1, FragmentDelimiter=" … "'
@@ -580,17 +584,21 @@ class PostgresStore(
             rows = conn.execute(
                 f"""
                 WITH q AS (SELECT {expression} AS query),
+                latest AS (
+                    SELECT a.pk, a.search FROM articles AS a, q
+                    WHERE a.search @@ q.query ORDER BY a.pk DESC LIMIT %s
+                ),
                 hits AS (
-                    SELECT a.pk, ts_rank(%s, a.search, q.query) AS rank
-                    FROM articles AS a, q WHERE a.search @@ q.query
-                    ORDER BY rank DESC, a.pk LIMIT %s OFFSET %s
+                    SELECT latest.pk, ts_rank(%s, latest.search, q.query) AS rank
+                    FROM latest, q
+                    ORDER BY rank DESC, latest.pk LIMIT %s OFFSET %s
                 )
                 SELECT a.data, hits.rank,
                        ts_headline('simple', coalesce(a.data ->> 'text', ''), q.query, %s)
                 FROM hits JOIN articles AS a ON a.pk = hits.pk, q
                 ORDER BY hits.rank DESC, hits.pk
                 """,
-                (*params, RANK_WEIGHTS, limit, max(offset, 0), _HEADLINE),
+                (*params, SEARCH_CANDIDATES, RANK_WEIGHTS, limit, max(offset, 0), _HEADLINE),
             ).fetchall()
         hits: list[SearchHit] = []
         for data, rank, snippet in rows:

@@ -44,7 +44,8 @@ DONT_MISS_SECONDS = 30.0
 # A story page is kept while its story and analysis are unchanged, but at most
 # this long: an article corrected in place changes neither.
 STORY_PAGE_SECONDS = 60.0
-STORY_PAGES_KEPT = 256  # about 100 KB each (data and HTML) on a 20-article story
+# About 35 KB each (HTML or JSON) on a 20-article story: about 35 MB in all.
+STORY_PAGES_KEPT = 1024
 # How long a reader waits for another's computation of the page it wants.
 COMPUTE_WAIT_SECONDS = 30.0
 # Home and story-list pages: a few are read by almost every reader.
@@ -178,32 +179,35 @@ class PageCache:
 
 @dataclass(slots=True, frozen=True)
 class StoryEntry:
-    """One story page as HTML and JSON text, each split where the view count goes.
+    """One story page as HTML or JSON text, split where the view count goes.
 
     Only strings are kept: cached dicts gave the garbage collector thousands of
     objects per page to walk, and its full collections paused the server for
-    100-300 ms at a time under load (bench/web.py).  ``data`` is kept only when
-    the marker count was not found exactly once; the page is then rendered per
+    100-300 ms at a time under load (bench/web.py).  Each format is kept on
+    its own, computed when first asked for: rendering both for every page
+    doubled the cost of a page not yet kept.  ``data`` is kept only when the
+    marker count was not found exactly once; the page is then rendered per
     request.
     """
 
-    html: tuple[str, str] | None
-    json: tuple[str, str] | None
+    parts: tuple[str, str] | None
     data: dict[str, Any] | None
 
     @classmethod
-    def of(cls, data: dict[str, Any], path: str) -> StoryEntry:
+    def of(cls, data: dict[str, Any], path: str, kind: str) -> StoryEntry:
         marked = data | {"views": _VIEWS_MARK}
-        html = render("story.html", **marked, page_path=path)
-        text = json_text(marked)
-        html_parts = html.split(env.filters["plural"](_VIEWS_MARK, "view"))
-        json_parts = text.split(str(_VIEWS_MARK))
-        both = len(html_parts) == 2 and len(json_parts) == 2
-        return cls(
-            (html_parts[0], html_parts[1]) if both else None,
-            (json_parts[0], json_parts[1]) if both else None,
-            None if both else data,
-        )
+        if kind == "html":
+            text = render("story.html", **marked, page_path=path)
+            parts = text.split(env.filters["plural"](_VIEWS_MARK, "view"))
+        else:
+            parts = json_text(marked).split(str(_VIEWS_MARK))
+        if len(parts) == 2:
+            return cls((parts[0], parts[1]), None)
+        return cls(None, data)
+
+    def text(self, count_text: str) -> str | None:
+        """The page with ``count_text`` in place, if it is kept as text."""
+        return None if self.parts is None else self.parts[0] + count_text + self.parts[1]
 
 
 class ViewCounter:
@@ -397,20 +401,20 @@ def build_app(pool: StorePool) -> FastAPI:
             raise not_found("story")
         return story
 
-    def story_entry(story: Story, page: int) -> StoryEntry:
+    def story_entry(story: Story, page: int, kind: str) -> StoryEntry:
         # A story page reads every article it names and renders a large
         # template: about 10 ms of CPU on a 100k-article store (bench/web.py).
         # What it shows changes only with the story (members, title, times) or
         # its analysis (analysed_at), so it is computed once per such version.
         key = (
-            story.id, page, story.title, story.size, story.updated, tuple(story.article_ids),
-            store().story_analysed_at(story.id),
+            story.id, page, kind, story.title, story.size, story.updated,
+            tuple(story.article_ids), store().story_analysed_at(story.id),
         )  # fmt: skip
         # Rendered once with a marker count; the real count is put in per request.
         return app.state.story_pages.get(
             key,
             lambda: StoryEntry.of(
-                pages.story_page(store(), story, page, 0), pages.story_path(story.id)
+                pages.story_page(store(), story, page, 0), pages.story_path(story.id), kind
             ),
         )
 
@@ -420,11 +424,11 @@ def build_app(pool: StorePool) -> FastAPI:
         if story.id != story_id:  # a prefix or a merged-away id: one address per story
             return RedirectResponse(f"{pages.story_path(story.id)}.json?page={page}", 308)
         count = views.views("story", story.id)
-        entry = story_entry(story, page)
-        if entry.json is None:
+        entry = story_entry(story, page, "json")
+        text = entry.text(str(count))
+        if text is None:
             return JSONResponse((entry.data or {}) | {"views": count})
-        text = entry.json[0] + str(count) + entry.json[1]
-        return Response(text, media_type="application/json")
+        return _json(text)
 
     @app.get("/story/{story_id}/feed.atom")
     def story_atom(story_id: str, request: Request) -> Response:
@@ -443,11 +447,12 @@ def build_app(pool: StorePool) -> FastAPI:
         if not request.scope.get(HEAD_FLAG):
             views.add("story", story.id)
         count = views.views("story", story.id)
-        entry = story_entry(story, page)
-        if entry.html is None:
+        entry = story_entry(story, page, "html")
+        text = entry.text(env.filters["plural"](count, "view"))
+        if text is None:
             data = (entry.data or {}) | {"views": count}
             return _html("story.html", **data, page_path=pages.story_path(story.id))
-        return HTMLResponse(entry.html[0] + env.filters["plural"](count, "view") + entry.html[1])
+        return HTMLResponse(text)
 
     @app.get("/feed.atom")
     def site_atom(request: Request) -> Response:
