@@ -653,6 +653,9 @@ def run(args: argparse.Namespace, corpus: Corpus) -> Summary:
     else:
         summary = Summary(seed=args.seed, count=args.count)
     ctx = mp.get_context("fork")  # the worker inherits the loaded corpus
+    # SIGTERM stops a run as Ctrl-C does, state saved: a run started in the
+    # background by a script ignores SIGINT.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     _warm_up(corpus)
     began = time.monotonic() - summary.seconds
     last_print = 0.0
@@ -729,7 +732,7 @@ def run(args: argparse.Namespace, corpus: Corpus) -> Summary:
                     summary.seconds = now - began
                     _progress(summary)
                     out.mkdir(parents=True, exist_ok=True)
-                    state.write_text(json.dumps(summary.to_json()))
+                    _write_state(state, summary)
             process.join()
             if (
                 killed is None
@@ -746,12 +749,20 @@ def run(args: argparse.Namespace, corpus: Corpus) -> Summary:
         # Ctrl-C (or `timeout -s INT`): keep what the worker reported; --resume goes on.
         # A second signal (timeout signals the whole group) must not lose the state.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if process is not None and process.is_alive():
             process.kill()
     summary.seconds = time.monotonic() - began
     out.mkdir(parents=True, exist_ok=True)
-    state.write_text(json.dumps(summary.to_json()))
+    _write_state(state, summary)
     return summary
+
+
+def _write_state(state: Path, summary: Summary) -> None:
+    """Replace the state file whole: a run stopped mid-write must still resume."""
+    partial = state.with_suffix(".json.partial")
+    partial.write_text(json.dumps(summary.to_json()))
+    os.replace(partial, state)
 
 
 def _warm_up(corpus: Corpus) -> None:
