@@ -105,8 +105,8 @@ def test_home_lists_and_search_are_kept_for_page_cache_seconds(tmp_path: Path) -
     url = f"sqlite:///{tmp_path / 'news.db'}"
     with open_store(url) as store:
         build_store(store)
-    kept = TestClient(create_app(url, Settings(page_cache_seconds=3600)))
-    fresh = TestClient(create_app(url, Settings(page_cache_seconds=0)))
+    kept = TestClient(create_app(url, Settings(page_cache_seconds=3600, search_cache_seconds=3600)))
+    fresh = TestClient(create_app(url, Settings(page_cache_seconds=0, search_cache_seconds=0)))
     with kept, fresh:
         before = {path: _titles(kept, path) for path in ("/index.json", "/stories.json")}
         home_html = kept.get("/").text

@@ -54,10 +54,12 @@ class Settings:
     # bucket per client address); a burst of 0 turns the limit off.
     search_burst: int = 30
     search_per_minute: float = 60.0
-    # Web: the home page, the story lists and search results are computed at
-    # most once per this many seconds each and served from memory meanwhile,
-    # so a new story shows up to this late; 0 computes every request afresh.
+    # Web: the home page and the story lists are computed at most once per
+    # this many seconds each and served from memory meanwhile, so a new story
+    # shows up to this late; 0 computes every request afresh.
     page_cache_seconds: float = 10.0
+    # ...and a page of search results at most once per this many seconds.
+    search_cache_seconds: float = 60.0
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags)."""

@@ -84,8 +84,10 @@ SNIPPET_WORDS = 16
 RANK_WEIGHTS = "{0, 0, 0.1, 1.0}"
 # A search ranks only the most recently stored matches: ts_rank reads each
 # match's whole tsvector, and a common word at 100k articles took 1.5-3.4 s
-# under load (bench/load.py).  Fewer matches than this are all ranked.
-SEARCH_CANDIDATES = 5000
+# under load (bench/load.py); alone, a word in 8,500 articles took 71 ms
+# ranking all, 28 ms ranking these (the latest found by their keys alone,
+# so the sort holds no tsvectors).  Fewer matches than this are all ranked.
+SEARCH_CANDIDATES = 2000
 _HEADLINE = (
     f"StartSel=[, StopSel=], MaxWords={SNIPPET_WORDS}, MinWords=6, ShortWord=0, "
     'MaxFragments=1, FragmentDelimiter=" … "'
@@ -585,13 +587,13 @@ class PostgresStore(
                 f"""
                 WITH q AS (SELECT {expression} AS query),
                 latest AS (
-                    SELECT a.pk, a.search FROM articles AS a, q
+                    SELECT a.pk FROM articles AS a, q
                     WHERE a.search @@ q.query ORDER BY a.pk DESC LIMIT %s
                 ),
                 hits AS (
-                    SELECT latest.pk, ts_rank(%s, latest.search, q.query) AS rank
-                    FROM latest, q
-                    ORDER BY rank DESC, latest.pk LIMIT %s OFFSET %s
+                    SELECT a.pk, ts_rank(%s, a.search, q.query) AS rank
+                    FROM latest JOIN articles AS a ON a.pk = latest.pk, q
+                    ORDER BY rank DESC, a.pk LIMIT %s OFFSET %s
                 )
                 SELECT a.data, hits.rank,
                        ts_headline('simple', coalesce(a.data ->> 'text', ''), q.query, %s)

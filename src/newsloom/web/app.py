@@ -332,7 +332,7 @@ def build_app(pool: StorePool) -> FastAPI:
     # kept as text, so a busy home page or a popular search costs one render
     # per interval instead of one per reader (bench/load.py).
     app.state.list_pages = PageCache(LIST_PAGES_KEPT, settings.page_cache_seconds)
-    app.state.search_pages = PageCache(SEARCH_PAGES_KEPT, settings.page_cache_seconds)
+    app.state.search_pages = PageCache(SEARCH_PAGES_KEPT, settings.search_cache_seconds)
     lists: PageCache = app.state.list_pages
     searches: PageCache = app.state.search_pages
     app.state.search_limiter = RateLimiter(settings.search_burst, settings.search_per_minute)
