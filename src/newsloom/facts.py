@@ -537,6 +537,9 @@ _PLACE = re.compile(
 )
 
 
+_WORD_RUN = re.compile(r"\S+")
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """A where-phrase and its span in the sentence (the preposition excluded)."""
@@ -555,19 +558,20 @@ def extract_places(sentence: str) -> list[Place]:
     """
     out: list[Place] = []
     for m in _PLACE.finditer(sentence):
-        words = m.group("phrase").split()
+        words = list(_WORD_RUN.finditer(m.group("phrase")))
         keep = 0
         for k, word in enumerate(words):
-            bare = word.strip("’'")
+            bare = word.group().strip("’'")
             if bare.lower() in _MONTHS or re.fullmatch(r"\d+", bare):
                 break
             if (bare[:1].isupper() and bare.lower() != "the") or _singular(bare) in _PLACE_HEADS:
                 keep = k + 1
         if not keep:
             continue
-        text = " ".join(words[:keep])
+        text = " ".join(w.group() for w in words[:keep])
         start = m.start("phrase")
-        out.append(Place(text, start, start + len(text)))
+        # The span covers the words as written, however they are spaced.
+        out.append(Place(text, start, start + words[keep - 1].end()))
     return out
 
 
