@@ -157,10 +157,11 @@ def test_bridging_article_merges_two_stories() -> None:
 
 
 def test_related_stories_do_not_merge_by_default() -> None:
-    # The two stories are related but not one: by default only stories whose
-    # centroids are near-identical merge (ECB+ sub-topics of one topic must not).
+    # The two stories are related but not one: beyond the rescue of small
+    # stories (off here), only stories whose centroids are near-identical
+    # merge (ECB+ sub-topics of one topic must not).
     index = MemoryStoryIndex()
-    clusterer = OnlineClusterer(index)
+    clusterer = OnlineClusterer(index, ClusterParams(rescue_size=0))
     items = featurize(HARBOUR, index, FAKE)
     first, second = items[0].embedding, items[1].embedding
     assert float(first @ second) < ClusterParams().merge_threshold
@@ -168,6 +169,37 @@ def test_related_stories_do_not_merge_by_default() -> None:
     assert decisions[0].new_story and decisions[1].new_story
     assert not decisions[2].new_story and decisions[2].merged == ()
     assert index.merges == []
+
+
+def test_a_bridging_article_brings_back_a_small_story() -> None:
+    # With the defaults the strike and the ferry start apart; the article that
+    # joins the strike and also matches the one-article ferry story, close to
+    # the strike story once it is in, folds the ferry story in.
+    index = MemoryStoryIndex()
+    clusterer = OnlineClusterer(index)
+    decisions = [clusterer.add(i) for i in featurize(HARBOUR, index, FAKE)]
+    assert decisions[0].new_story and decisions[1].new_story
+    assert decisions[2].story_id == decisions[0].story_id
+    assert decisions[2].merged == (decisions[1].story_id,)
+
+
+def test_a_large_story_needs_a_closer_match() -> None:
+    params = ClusterParams()
+    index = MemoryStoryIndex()
+    clusterer = OnlineClusterer(index, params)
+    items = featurize([*BRIDGE, BRIDGE[0]], index, FAKE)
+    decisions = [clusterer.add(i) for i in items[:3]]
+    assert len({d.story_id for d in decisions}) == 1  # one story of three
+    story = index.get(decisions[0].story_id)
+    assert story is not None and story.size == 3
+    fourth = clusterer.add(items[3])
+    weighted = (
+        params.w_embedding * fourth.embedding
+        + params.w_terms * fourth.terms
+        + params.w_entities * fourth.entities
+    )
+    expected = params.size_penalty * (1 - params.size_penalty_from / 3)
+    assert abs(weighted - fourth.score - expected) < 1e-9
 
 
 def test_undated_articles_still_get_a_story() -> None:

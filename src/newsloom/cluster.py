@@ -10,11 +10,18 @@ how many stories exist.  The decision combines three signals:
 * TF-IDF cosine of title and lead with the story's term centroid;
 * the share of the article's entities the story already has.
 
+The larger a story, the more of a related newcomer's terms and entities it
+already has, so a story of many members is scored somewhat lower: running
+topics (monthly jobs reports, the days of one trial) do not swallow every
+near-topic report.
+
 Each membership keeps its reasons (the three similarities, shared entities
 and terms) so a reader can see why an article belongs.  When an article
 matches two stories that are close to each other, they merge, and the merge
-is recorded.  Given the same articles in the same order, the result is the
-same: story ids derive from the first article's id.
+is recorded; a small story (an article the size rule kept out, say) merges
+on a looser test, so that a later bridging article can bring it back.
+Given the same articles in the same order, the result is the same: story
+ids derive from the first article's id.
 """
 
 from __future__ import annotations
@@ -69,6 +76,20 @@ class ClusterParams:
     w_embedding: float = 0.6
     w_terms: float = 0.3
     w_entities: float = 0.1
+    # A story of n > size_penalty_from members scores size_penalty * (1 -
+    # from / n) lower: a big story's summed terms and entities cover much of
+    # any near-topic article, so it needs a closer match (the penalty tends to
+    # size_penalty).  On ECB+ in topic order this keeps the first report of a
+    # topic's second event out of the first event's story (B-cubed F1 0.872 ->
+    # 0.892); docs/quality.md, "Stories".
+    size_penalty: float = 0.08
+    size_penalty_from: int = 2
+    # What the size penalty costs in recall, a bridging article wins back: a
+    # story of at most rescue_size members that the article also matches
+    # merges into the one it joins when the two stories' combined score
+    # (the join signals, story to story) is at least rescue_link.
+    rescue_size: int = 2
+    rescue_link: float = 0.5
     quiet_days: float = 7.0
     max_candidates: int = 30
     # Stories read per index key, most recently updated first: bounds the work
@@ -245,6 +266,7 @@ class OnlineClusterer:
         shared = [e for e in item.entities if story.entities.get(e)]
         ents = len(shared) / len(item.entities) if item.entities else 0.0
         score = p.w_embedding * emb + p.w_terms * terms + p.w_entities * ents
+        score -= self._size_penalty(story.size)
         shared_terms = sorted(
             (t for t in item.terms if t in story.terms),
             key=lambda t: -item.terms[t] * story.terms[t],
@@ -253,6 +275,32 @@ class OnlineClusterer:
             item.article_id, story.id, False, score, emb, terms, ents, tuple(shared[:5]),
             tuple(shared_terms),
         )  # fmt: skip
+
+    def _size_penalty(self, size: int) -> float:
+        p = self.params
+        if size <= p.size_penalty_from:
+            return 0.0
+        return p.size_penalty * (1.0 - p.size_penalty_from / size)
+
+    def _story_link(self, a: StoryState, b: StoryState) -> float:
+        """The join score between two stories: mean member-to-member cosine,
+        term cosine and the overlap of their entity sets."""
+        p = self.params
+        emb = float(np.dot(a.centroid, b.centroid)) / max(a.size * b.size, 1)
+        terms = cosine(a.terms, b.terms)
+        ours, theirs = set(a.entities), set(b.entities)
+        ents = len(ours & theirs) / min(len(ours), len(theirs)) if ours and theirs else 0.0
+        return p.w_embedding * emb + p.w_terms * terms + p.w_entities * ents
+
+    def _near_identical(self, story: StoryState, other: StoryState) -> bool:
+        closeness = float(np.dot(_normalised(story.centroid), _normalised(other.centroid)))
+        return closeness >= self.params.merge_threshold
+
+    def _rescuable(self, story: StoryState, other: StoryState) -> bool:
+        # Tested after the article joined ``story``: the article is the evidence
+        # that the small story belongs with it.
+        p = self.params
+        return other.size <= p.rescue_size and self._story_link(story, other) >= p.rescue_link
 
     def add(self, item: ArticleFeatures) -> Decision:
         """Place one article; returns the decision with its reasons."""
@@ -283,20 +331,25 @@ class OnlineClusterer:
                 terms={},
             )
             decision = Decision(item.article_id, story.id, True, 0.0, 0.0, 0.0, 0.0, (), ())
-        merged = self._merge_close(story, [candidates[d.story_id] for d in matches[1:]], item)
+        others = [candidates[d.story_id] for d in matches[1:]]
+        merged = self._merge_close(story, others, item, self._near_identical)
         self._absorb(story, item, keys)
+        merged += self._merge_close(story, others, item, self._rescuable)
         if merged:
             decision = replace(decision, merged=tuple(merged))
         return decision
 
     def _merge_close(
-        self, story: StoryState, others: list[StoryState], item: ArticleFeatures
+        self,
+        story: StoryState,
+        others: list[StoryState],
+        item: ArticleFeatures,
+        close: Callable[[StoryState, StoryState], bool],
     ) -> list[str]:
-        """A bridging article matched several stories: fold in those close to ``story``."""
+        """A bridging article matched several stories: fold in those ``close`` to ``story``."""
         merged: list[str] = []
         for other in others:
-            closeness = float(np.dot(_normalised(story.centroid), _normalised(other.centroid)))
-            if other.merged_into or closeness < self.params.merge_threshold:
+            if other.merged_into or other.id == story.id or not close(story, other):
                 continue
             story.size += other.size
             story.centroid = story.centroid + other.centroid
