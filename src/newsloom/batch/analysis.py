@@ -65,8 +65,8 @@ def story_cost(members: int, max_articles: int) -> int:
 
     ``analyse_story`` keeps at most ``max_articles`` members, embeds each once
     and compares them pairwise (provenance, cross-checks).  Text length
-    matters as much (on bench/spark.py's WARC, stories of eight members took
-    0.2 to 3.4 s), but the driver knows only the member counts; the spare
+    matters as much (in bench/spark.py's 200-page WARC, stories of eight
+    members took 0.2 to 3.4 s), but the driver knows only the member counts; the spare
     partitions per core even out what this estimate misses.
     """
     kept = min(members, max_articles)
