@@ -198,3 +198,28 @@ def test_a_failed_computation_leaves_the_waiting_readers_to_compute_their_own() 
         assert waiting.result() == "computed again"
     # The page the waiting reader computed is the one kept.
     assert cache.get("home", lambda: "fresh") == "computed again"
+
+
+def test_only_so_many_expired_pages_are_renewed_at_once() -> None:
+    cache = PageCache(size=8, seconds=0.01, renewers=1)
+    for key in ("a", "b"):
+        cache.get(key, lambda key=key: f"old {key}")
+    time.sleep(0.02)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_renewal() -> str:
+        started.set()
+        release.wait(10)
+        return "new a"
+
+    with ThreadPoolExecutor(1) as pool:
+        renewing = pool.submit(cache.get, "a", slow_renewal)
+        started.wait(10)
+        # The one renewer is busy: "b" is served as it was, and not computed.
+        assert cache.get("b", lambda: pytest.fail("renewed beyond the limit")) == "old b"
+        # A page not kept yet is computed all the same.
+        assert cache.get("c", lambda: "new c") == "new c"
+        release.set()
+        assert renewing.result() == "new a"
+    # The renewer is free again: "b" is renewed now.
+    assert cache.get("b", lambda: "new b") == "new b"

@@ -125,15 +125,20 @@ class PageCache:
     when there is none yet, they wait for the first reader's instead of each
     computing their own.  Under load, a home page expiring used to set a
     dozen threads rendering it at once, and every reader behind them waited
-    (bench/load.py).  ``seconds`` of 0 keeps nothing: every call computes.
+    (bench/load.py).  At most ``renewers`` expired pages are computed again
+    at once; while that many are under way, an expired page is served as it
+    is, so renewing hundreds of kept searches never takes every thread and
+    CPU from the readers (bench/load.py on PostgreSQL).  A page not kept yet
+    is always computed.  ``seconds`` of 0 keeps nothing: every call computes.
     """
 
-    def __init__(self, size: int, seconds: float) -> None:
+    def __init__(self, size: int, seconds: float, renewers: int = 2) -> None:
         self.size = size
         self.seconds = seconds
         self._lock = threading.Lock()
         self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._computing: dict[Hashable, threading.Event] = {}
+        self._renewing = threading.BoundedSemaphore(renewers)
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         if self.seconds <= 0:
@@ -146,6 +151,9 @@ class PageCache:
                 if found[0] > now:
                     return found[1]
             running = self._computing.get(key)
+            renewing = running is None and found is not None
+            if renewing and not self._renewing.acquire(blocking=False):
+                return found[1]  # enough pages are being renewed: this one waits its turn
             if running is None:
                 self._computing[key] = threading.Event()
         if running is not None:
@@ -162,6 +170,8 @@ class PageCache:
         finally:
             with self._lock:
                 self._computing.pop(key).set()
+            if renewing:
+                self._renewing.release()
         return value
 
     def _wait_for(self, key: Hashable, running: threading.Event, compute: Callable[[], Any]) -> Any:
