@@ -12,7 +12,7 @@ For each backend:
 
 - ``newsloom serve --store URL --port P`` runs as its own process on loopback.
   The serve command has no workers option: it is one uvicorn process, with
-  FastAPI's thread pool (40 threads) running the sync handlers, each thread on
+  its ``web_threads`` threads (8 by default; 40 before) running the sync handlers, each on
   its own store connection.
 - A background ingest (this script in ``--ingest-worker`` mode: the real
   ``Pipeline.ingest_pages`` over the next pages of the same stream, in runs of

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from anyio import to_thread
 from fastapi.testclient import TestClient
 
 from factories import make_article
+from newsloom.errors import ConfigError
 from newsloom.settings import Settings
 from newsloom.store import open_store
 from newsloom.web import create_app, pages
@@ -223,3 +225,15 @@ def test_only_so_many_expired_pages_are_renewed_at_once() -> None:
         assert renewing.result() == "new a"
     # The renewer is free again: "b" is renewed now.
     assert cache.get("b", lambda: "new b") == "new b"
+
+
+def test_requests_run_on_as_many_threads_as_web_threads(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    with open_store(url) as store:
+        build_store(store)
+    with TestClient(create_app(url, Settings(web_threads=3))) as client:
+        tokens = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+        assert tokens == 3
+        assert client.get("/").status_code == 200
+    with pytest.raises(ConfigError, match="web_threads"):
+        create_app(url, Settings(web_threads=0))

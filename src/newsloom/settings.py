@@ -60,6 +60,8 @@ class Settings:
     page_cache_seconds: float = 10.0
     # ...and a page of search results at most once per this many seconds.
     search_cache_seconds: float = 60.0
+    # Web: requests handled at once (threads, each on its own store connection).
+    web_threads: int = 8
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags)."""

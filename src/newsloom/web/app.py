@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from newsloom.errors import NewsloomError
+from newsloom.errors import ConfigError, NewsloomError
 from newsloom.settings import Settings
 from newsloom.store import open_store
 from newsloom.store.base import Store
@@ -322,6 +323,10 @@ def build_app(pool: StorePool) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        # Handlers run on this many threads, each with its own store connection.
+        # anyio's default of 40 gave PostgreSQL 40 busy backends on 2 cores,
+        # each slowing the others (bench/load.py).
+        to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         yield
         app.state.views.flush()
         pool.close()
@@ -338,6 +343,8 @@ def build_app(pool: StorePool) -> FastAPI:
     app.state.views = ViewCounter(pool)
     app.state.story_pages = PageCache(STORY_PAGES_KEPT, STORY_PAGE_SECONDS)
     settings = pool.settings or Settings()
+    if settings.web_threads < 1:
+        raise ConfigError(f"setting web_threads: {settings.web_threads} (at least 1)")
     # Pages that change only when stories do: computed once per interval and
     # kept as text, so a busy home page or a popular search costs one render
     # per interval instead of one per reader (bench/load.py).
