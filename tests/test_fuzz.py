@@ -863,3 +863,12 @@ def test_place_phrases_around_long_space_runs_are_linear() -> None:
     assert sentence[place.start : place.end] == "Alderwick" + " " * 100_000 + "Town Hall"
     places = within(LIMIT, extract_places, "Votes were counted at Alderwick Town Hall, then")
     assert [p.text for p in places] == ["Alderwick Town Hall"]
+
+
+def test_a_reference_with_an_unclosed_ipv6_bracket_is_not_a_crash() -> None:
+    # urlsplit raises ValueError("Invalid IPv6 URL"); found by fuzz/run.py
+    # (seed 2, input 178236) in a text page's reference list.
+    line = "Lee, A. (2021, March 5). Harbour wall repaired. https://[::1/report"
+    citation = parse_reference(line)
+    assert citation is not None and citation.url == "https://[::1/report"
+    assert citation.name is None

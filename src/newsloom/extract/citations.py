@@ -142,7 +142,7 @@ def parse_reference(line: str) -> Citation | None:
     authors = _split_authors(match.group("authors"))
     if not url and not authors:
         return None
-    name = publisher or (urlsplit(url).hostname if url else None)
+    name = publisher or _hostname(url)
     return Citation(
         kind="reference",
         name=name,
@@ -214,13 +214,17 @@ def find_attributions(paragraphs: list[str]) -> list[Citation]:
     return list(found.values())
 
 
+def _hostname(url: str | None) -> str | None:
+    """A URL's host name, or None (also for "http://[::1", a bracket left open)."""
+    try:
+        return urlsplit(url).hostname if url else None
+    except ValueError:
+        return None
+
+
 def registered_host(url: str | None) -> str | None:
     """The outlet part of a URL's host ("bbc.co.uk", "washingtonpost.com"), or None."""
-    try:
-        host = (urlsplit(url).hostname or "").lower() if url else ""
-    except ValueError:  # "http://[::1": a bracket left open
-        return None
-    host = host.removeprefix("www.")
+    host = (_hostname(url) or "").lower().removeprefix("www.")
     if not host:
         return None
     parts = host.split(".")
