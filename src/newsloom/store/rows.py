@@ -267,7 +267,7 @@ def article_page_queries(order: str, newest_first: bool, mark: str) -> tuple[str
 
     Both select ``pk, sort_key, data``; the first takes ``(limit, offset)``,
     the others ``(sort_key, pk, limit)`` of the last row read.  ``mark`` is the
-    backend's placeholder (``?`` or ``%s``): the SQL is otherwise the same.
+    backend's parameter marker (``?`` or ``%s``): the SQL is otherwise the same.
     Articles without a date go last in both directions: '' sorts before every
     ISO date, '~' after.
     """

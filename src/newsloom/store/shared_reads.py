@@ -1,8 +1,8 @@
-"""Reads whose SQL is the same in SQLite and PostgreSQL but for the placeholder.
+"""Reads whose SQL is the same in SQLite and PostgreSQL but for the parameter marker.
 
-Each backend's mixin sets ``_MARK`` to its placeholder (``?`` for sqlite3,
+Each backend's mixin sets ``_MARK`` to its parameter marker (``?`` for sqlite3,
 ``%s`` for psycopg) and provides ``_reading``; the queries here are written
-once, with the placeholder put in where a parameter goes.  Reads whose SQL really differs
+once, with the parameter marker put in where a parameter goes.  Reads whose SQL really differs
 (prefix lookups, ``IN`` lists against ``= ANY``, the batched PostgreSQL
 story list) stay in the backends.
 """
