@@ -88,6 +88,11 @@ MIX = {"home": 2, "story": 6, "search": 2}
 URLS = 2_000
 # The bench client is one address: the limiter stays on but never refuses it.
 RATE_ENV = {"NEWSLOOM_SEARCH_BURST": "1000000000", "NEWSLOOM_SEARCH_PER_MINUTE": "1e12"}
+# The server logs every request slower than the goal's p99, so the slow tail
+# can be told apart: slow in the app (these lines) or queued before it.
+SLOW_MS = 200
+SERVER_ENV = RATE_ENV | {"NEWSLOOM_SLOW_REQUEST_MS": str(SLOW_MS)}
+_SLOW_LINE = re.compile(r"slow request: GET (\S+) answered (\d+) in (\d+) ms")
 # The background ingest reads streams of its own (other seeds), dated after
 # the store's, each at least this long: as many copies per base article as in
 # a 100k store, and more pages than it ingests in five minutes.
@@ -587,6 +592,9 @@ class Result:
     # and statements over 1 s.
     pg_lock_waits: int | None = None
     pg_slow_statements: int | None = None
+    # Requests the server itself took over SLOW_MS on, by kind, in the measured window.
+    server_slow: dict[str, int] = field(default_factory=dict)
+    server_slow_max_ms: float = 0.0
 
     def count(self, low: int, high: int) -> int:
         return sum(n for code, n in self.statuses.items() if low <= int(code) < high)
@@ -618,7 +626,7 @@ def measure(
     serve_log = OUT_DIR / f"load_{backend}_serve.log"
     ingest_log = OUT_DIR / f"load_{backend}_ingest.log"
     argv = [str(web.BIN / "newsloom"), "serve", "--store", url, "--port", str(port)]
-    env = os.environ | RATE_ENV
+    env = os.environ | SERVER_ENV
     with server_process(argv, base + "/stories.json", serve_log, env):
         sample = paths[:: max(1, len(paths) // 40)]
         web.check_pages(base, sample, backend)
@@ -636,9 +644,11 @@ def measure(
                 web.run_wrk(base, paths, args.warmup, args.connections, workdir, WRK_LUA)
             result.load_before = os.getloadavg()[0]
             began = time.time()
+            log_from = serve_log.stat().st_size
             with Probe(base, paths) as probe:
                 raw = web.run_wrk(base, paths, args.duration, args.connections, workdir, WRK_LUA)
             ended = time.time()
+            log_to = serve_log.stat().st_size
             result.load_after = os.getloadavg()[0]
             result.ingest_alive = ingest is not None and ingest.poll() is None
         result.by_kind = probe.summary()
@@ -656,6 +666,10 @@ def measure(
     result.socket_detail = {k: int(raw[k]) for k in ("connect", "read", "write", "timeout")}
     result.socket_errors = sum(result.socket_detail.values())
     serve_text = serve_log.read_text(errors="replace")
+    with serve_log.open("rb") as fh:
+        fh.seek(log_from)
+        measured_log = fh.read(log_to - log_from).decode("utf-8", "replace")
+    result.server_slow, result.server_slow_max_ms = slow_requests(measured_log)
     ingest_text = ingest_log.read_text(errors="replace")
     result.server_locks = lock_events(serve_text)
     if extra_log is not None and extra_log.is_file():
@@ -666,6 +680,16 @@ def measure(
     )
     result.server_errors_logged = serve_text.count("error serving ")
     return result
+
+
+def slow_requests(text: str) -> tuple[dict[str, int], float]:
+    """Requests the server logged as slower than SLOW_MS, by page kind, and the slowest."""
+    counts: collections.Counter[str] = collections.Counter()
+    slowest = 0.0
+    for match in _SLOW_LINE.finditer(text):
+        counts[page_kind(match.group(1))] += 1
+        slowest = max(slowest, float(match.group(3)))
+    return dict(counts), slowest
 
 
 @contextlib.contextmanager
@@ -783,6 +807,13 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
                 ),
             )
             for kind in ("home", "story", "search")
+        ),
+        row(
+            f"requests the server took over {SLOW_MS} ms on: home / story / search (max ms)",
+            lambda r: (
+                " / ".join(str(r.server_slow.get(k, 0)) for k in ("home", "story", "search"))
+                + f" ({r.server_slow_max_ms:.0f})"
+            ),
         ),
         row(
             "PostgreSQL log: lock waits > 1 s, statements > 1 s",

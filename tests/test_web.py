@@ -545,3 +545,27 @@ def test_view_counts_are_written_at_shutdown(store_url: str) -> None:
             assert test_client.get(f"/story/{HOSTILE}").status_code == 200
     with open_store(store_url) as store:
         assert store.views("story", HOSTILE) == before + 2
+
+
+def test_slow_requests_are_logged_with_the_address_as_sent(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from newsloom.settings import Settings
+
+    # Any request is "slow" at a millionth of a millisecond; 0 turns the log off.
+    slow_app = create_app(store_url, Settings(slow_request_ms=1e-6))
+    with TestClient(slow_app) as slow, caplog.at_level("WARNING", logger="newsloom.web"):
+        assert slow.get("/search?q=bridge%0Aforged%20line").status_code == 200
+        assert slow.get("/no-such-page").status_code == 404
+    lines = [r.getMessage() for r in caplog.records if "slow request" in r.getMessage()]
+    assert len(lines) == 2
+    assert re.fullmatch(
+        r"slow request: GET /search\?q=bridge%0Aforged%20line answered 200 in \d+ ms", lines[0]
+    )
+    assert "/no-such-page answered 404" in lines[1]
+    assert all("\n" not in line for line in lines)
+    caplog.clear()
+    quiet_app = create_app(store_url, Settings(slow_request_ms=0))
+    with TestClient(quiet_app) as quiet, caplog.at_level("WARNING", logger="newsloom.web"):
+        assert quiet.get("/search?q=bridge").status_code == 200
+    assert not [r for r in caplog.records if "slow request" in r.getMessage()]

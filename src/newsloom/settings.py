@@ -62,6 +62,10 @@ class Settings:
     search_cache_seconds: float = 60.0
     # Web: requests handled at once (threads, each on its own store connection).
     web_threads: int = 8
+    # Web: a request that takes longer than this (milliseconds, from the app
+    # receiving it to its last byte handed to the server) is logged with its
+    # address and status; 0 logs none.
+    slow_request_ms: float = 1000.0
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the non-None overrides applied (CLI flags)."""

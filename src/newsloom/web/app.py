@@ -354,7 +354,12 @@ def build_app(pool: StorePool) -> FastAPI:
     searches: PageCache = app.state.search_pages
     app.state.search_limiter = RateLimiter(settings.search_burst, settings.search_per_minute)
     views = app.state.views
-    app.add_middleware(Guard, error_page=error_page, limiter=app.state.search_limiter)
+    app.add_middleware(
+        Guard,
+        error_page=error_page,
+        limiter=app.state.search_limiter,
+        slow_ms=settings.slow_request_ms,
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(StarletteHTTPException)

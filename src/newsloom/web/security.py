@@ -3,8 +3,9 @@
 ``Guard`` is a plain ASGI middleware around the whole app: it adds the
 security headers to every response (error pages and static files included),
 turns away over-long addresses before any route runs, answers 429 to a client
-that searches faster than ``RateLimiter`` allows, and turns an unexpected
-exception into the generic 500 page, so no stack trace ever reaches a client.
+that searches faster than ``RateLimiter`` allows, turns an unexpected
+exception into the generic 500 page, so no stack trace ever reaches a client,
+and logs every request slower than ``slow_ms``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 __all__ = [
     "HEAD_FLAG",
@@ -27,6 +28,7 @@ __all__ = [
     "SECURITY_HEADERS",
     "Guard",
     "RateLimiter",
+    "request_line",
     "safe_url",
 ]
 
@@ -59,6 +61,19 @@ RATE_LIMITED_PATHS = frozenset({"/search", "/search.json"})
 MAX_CLIENTS = 10_000
 
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def request_line(scope: dict[str, Any], limit: int = 300) -> str:
+    """The request's path and query as sent (still percent-encoded), cut to ``limit``.
+
+    For logs: the raw form cannot carry a line break or a terminal escape
+    into them, which the decoded path can (``%0A``).
+    """
+    raw = scope.get("raw_path") or quote(scope.get("path", ""), safe="/").encode()
+    query = scope.get("query_string", b"")
+    line = (raw + (b"?" + query if query else b"")).decode("latin-1")
+    line = "".join(c if " " < c < "\x7f" else f"%{ord(c):02X}" for c in line)
+    return line if len(line) <= limit else line[:limit] + "…"
 
 
 def safe_url(url: str | None) -> str | None:
@@ -139,17 +154,26 @@ ErrorPage = Callable[[str, int, str], tuple[bytes, str]]
 class Guard:
     """ASGI middleware: security headers, address limits, search rate, no stack traces."""
 
-    def __init__(self, app: Any, error_page: ErrorPage, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        error_page: ErrorPage,
+        limiter: RateLimiter | None = None,
+        slow_ms: float = 0.0,
+    ) -> None:
         self.app = app
         # error_page(path, status, message) -> (body, content type)
         self.error_page = error_page
         self.limiter = limiter
+        self.slow_ms = slow_ms
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = False
+        status = 0
+        began = time.perf_counter()
         # HEAD is answered as GET without a body (link checkers, feed readers);
         # routes see the flag and do not count it as a view.
         head = scope.get("method") == "HEAD"
@@ -157,11 +181,12 @@ class Guard:
             scope = {**scope, "method": "GET", HEAD_FLAG: True}
 
         async def send_with_headers(message: dict[str, Any]) -> None:
-            nonlocal started
+            nonlocal started, status
             if head and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             if message["type"] == "http.response.start":
                 started = True
+                status = message.get("status", 0)
                 headers = [
                     (k, v)
                     for k, v in message.get("headers", [])
@@ -170,6 +195,8 @@ class Guard:
                 headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
                 message = {**message, "headers": headers}
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self._log_if_slow(scope, status, began)
 
         path = scope.get("path", "")
         if len(scope.get("query_string", b"")) > MAX_QUERY or len(path) > MAX_PATH:
@@ -195,6 +222,17 @@ class Guard:
             if started:  # headers are gone: all that is left is to cut the response
                 raise
             await self._error(path, 500, "Something went wrong on our side.", send_with_headers)
+
+    def _log_if_slow(self, scope: dict[str, Any], status: int, began: float) -> None:
+        took = (time.perf_counter() - began) * 1000
+        if self.slow_ms > 0 and took >= self.slow_ms:
+            log.warning(
+                "slow request: %s %s answered %d in %.0f ms",
+                scope.get("method", "GET"),
+                request_line(scope),
+                status,
+                took,
+            )
 
     async def _error(
         self,
