@@ -691,6 +691,39 @@ def test_merged_stories_lead_to_their_survivor(store: Store) -> None:
     assert set(store.stories_of([left.id, right.id, bridging.id]).values()) == {survivor}
     assert store.iter_stories() == [story]  # listed with its members and merges
     assert store.stories_to_analyse() == [survivor]
+    # A stamp is for a live story's exact id; the absorbed one has none.
+    assert store.story_stamp(absorbed) is None
+    stamp = store.story_stamp(survivor)
+    assert stamp is not None and stamp.size == 3
+
+
+def test_a_story_stamp_changes_with_what_its_page_shows(store: Store) -> None:
+    stream = [BRIDGE[0], BRIDGE[1]]
+    store.put_articles(stream)
+    cluster_stored(store, [a.id for a in stream], featurizer=FAKE)
+    story_id = store.stories_of([BRIDGE[0].id])[BRIDGE[0].id]
+    story = store.get_story(story_id)
+    first = store.story_stamp(story_id)
+    assert first is not None and story is not None
+    assert (first.id, first.title, first.updated) == (story.id, story.title, story.updated)
+    assert (first.size, first.analysed_at, first.views) == (2, None, 0)
+    assert store.story_stamp(story_id[:6]) is None  # a prefix is get_story's to resolve
+    assert store.story_stamp("no-such-story") is None
+    assert store.story_stamp(story_id) == first  # nothing changed, same stamp
+
+    store.put_articles([BRIDGE[2]])
+    cluster_stored(store, [BRIDGE[2].id], featurizer=FAKE)
+    joined = store.story_stamp(story_id)
+    assert joined is not None
+    assert joined.size == 3 and joined.last_seq > first.last_seq
+
+    store.put_story_analysis(story_id, [], [], members=3)
+    analysed = store.story_stamp(story_id)
+    assert analysed is not None and analysed.analysed_at == store.story_analysed_at(story_id)
+    store.count_view("story", story_id)
+    store.count_view("story", story_id, day=date(2026, 3, 1))
+    viewed = store.story_stamp(story_id)
+    assert viewed is not None and viewed.views == 2 == store.views("story", story_id)
 
 
 # -- story analysis and views ----------------------------------------------------

@@ -236,6 +236,25 @@ class Story:
         }
 
 
+@dataclass(slots=True, frozen=True)
+class StoryStamp:
+    """What a story page depends on, read in one query: a page kept for a
+    stamp is still right while the stamp is the same.
+
+    ``size`` and ``last_seq`` (the newest membership's sequence number) change
+    whenever an article joins or leaves; ``analysed_at`` when a new analysis
+    is saved.  ``views`` is the page's stored view count.
+    """
+
+    id: str
+    title: str
+    updated: datetime | None
+    size: int
+    last_seq: int
+    analysed_at: datetime | None
+    views: int
+
+
 Relation = Literal["duplicate", "near_copy", "rewrite", "summary", "quotes", "independent"]
 ConflictKind = Literal["number", "duration", "date", "place", "person", "quote", "negation"]
 

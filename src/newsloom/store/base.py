@@ -22,6 +22,7 @@ from newsloom.types import (
     Provenance,
     Story,
     StoryMember,
+    StoryStamp,
     StorySummary,
 )
 
@@ -270,6 +271,12 @@ class Store(Protocol):
     def story_summary(self, story_id: str) -> StorySummary | None: ...
 
     def story_analysed_at(self, story_id: str) -> datetime | None: ...
+
+    def story_stamp(self, story_id: str) -> StoryStamp | None:
+        """The live story with exactly this id, as its pages depend on it
+        (``StoryStamp``), in one read; None for a prefix, a merged-away id or
+        no story (``get_story`` resolves those)."""
+        ...
 
     # -- page views (no cookies, nothing about the reader) -------------------
 

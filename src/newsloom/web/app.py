@@ -30,7 +30,7 @@ from newsloom.errors import ConfigError, NewsloomError
 from newsloom.settings import Settings
 from newsloom.store import open_store
 from newsloom.store.base import Store
-from newsloom.types import Story
+from newsloom.types import StoryStamp
 from newsloom.web import pages
 from newsloom.web.render import env, error_page, render
 from newsloom.web.security import HEAD_FLAG, Guard, RateLimiter
@@ -242,6 +242,9 @@ class ViewCounter:
         self._flushing = threading.Lock()
         self._pending: dict[tuple[str, str], int] = {}
         self._next_flush = time.monotonic() + seconds
+        # Goes up whenever pending counts are taken to be written, so a reader
+        # that read a stored count before can tell that it may be short.
+        self.flushes = 0
 
     def add(self, kind: str, item_id: str) -> None:
         with self._lock:
@@ -258,9 +261,12 @@ class ViewCounter:
                 self._flushing.release()
 
     def views(self, kind: str, item_id: str) -> int:
+        return self.pool.get().views(kind, item_id) + self.pending(kind, item_id)
+
+    def pending(self, kind: str, item_id: str) -> int:
+        """Views counted here and not written yet."""
         with self._lock:
-            pending = self._pending.get((kind, item_id), 0)
-        return self.pool.get().views(kind, item_id) + pending
+            return self._pending.get((kind, item_id), 0)
 
     def flush(self) -> None:
         """Write the pending counts now (after any flush under way); raises ``StoreError``."""
@@ -271,6 +277,7 @@ class ViewCounter:
         with self._lock:
             pending, self._pending = self._pending, {}
             self._next_flush = time.monotonic() + self.seconds
+            self.flushes += 1
         if not pending:
             return
         store = self.pool.get()
@@ -423,30 +430,56 @@ def build_app(pool: StorePool) -> FastAPI:
             raise not_found("story")
         return story
 
-    def story_entry(story: Story, page: int, kind: str) -> StoryEntry:
+    def story_views(stamp: StoryStamp, flushes: int) -> int:
+        # The stamp's stored count plus the ones not written yet, unless some
+        # were written since the stamp was read: then the store is asked again.
+        if views.flushes != flushes:
+            return views.views("story", stamp.id)
+        return stamp.views + views.pending("story", stamp.id)
+
+    def story_stamp(story_id: str) -> StoryStamp | Response:
+        """The story's stamp, or a redirect from a prefix or a merged-away id."""
+        stamp = store().story_stamp(story_id) if _ID.fullmatch(story_id) else None
+        if stamp is not None:
+            return stamp
+        story = find_story(story_id)  # a prefix, a merged-away id, or none (404)
+        if story.id != story_id:  # one address per story
+            return RedirectResponse(pages.story_path(story.id), 308)
+        raise not_found("story")  # it went away between the two reads
+
+    def story_entry(stamp: StoryStamp, page: int, kind: str) -> StoryEntry:
         # A story page reads every article it names and renders a large
         # template: about 10 ms of CPU on a 100k-article store (bench/web.py).
         # What it shows changes only with the story (members, title, times) or
-        # its analysis (analysed_at), so it is computed once per such version.
+        # its analysis (analysed_at), which its stamp covers, so it is
+        # computed once per stamp.
         key = (
-            story.id, page, kind, story.title, story.size, story.updated,
-            tuple(story.article_ids), store().story_analysed_at(story.id),
+            stamp.id, page, kind, stamp.title, stamp.size, stamp.last_seq, stamp.updated,
+            stamp.analysed_at,
         )  # fmt: skip
+
+        def compute() -> StoryEntry:
+            story = find_story(stamp.id)
+            data = pages.story_page(store(), story, page, 0)
+            return StoryEntry.of(data, pages.story_path(story.id), kind)
+
         # Rendered once with a marker count; the real count is put in per request.
-        return app.state.story_pages.get(
-            key,
-            lambda: StoryEntry.of(
-                pages.story_page(store(), story, page, 0), pages.story_path(story.id), kind
-            ),
-        )
+        return app.state.story_pages.get(key, compute)
+
+    def with_page(response: Response, suffix: str, page: int) -> Response:
+        if isinstance(response, RedirectResponse):
+            location = response.headers["location"]
+            return RedirectResponse(f"{location}{suffix}?page={page}", 308)
+        return response
 
     @app.get("/story/{story_id}.json")
     def story_json(story_id: str, page: PageNo = 1) -> Response:
-        story = find_story(story_id)
-        if story.id != story_id:  # a prefix or a merged-away id: one address per story
-            return RedirectResponse(f"{pages.story_path(story.id)}.json?page={page}", 308)
-        count = views.views("story", story.id)
-        entry = story_entry(story, page, "json")
+        flushes = views.flushes
+        stamp = story_stamp(story_id)
+        if not isinstance(stamp, StoryStamp):
+            return with_page(stamp, ".json", page)
+        count = story_views(stamp, flushes)
+        entry = story_entry(stamp, page, "json")
         text = entry.text(str(count))
         if text is None:
             return JSONResponse((entry.data or {}) | {"views": count})
@@ -462,18 +495,19 @@ def build_app(pool: StorePool) -> FastAPI:
 
     @app.get("/story/{story_id}", response_class=HTMLResponse)
     def story_html(story_id: str, request: Request, page: PageNo = 1) -> Response:
-        story = find_story(story_id)
-        if story.id != story_id:
-            return RedirectResponse(f"{pages.story_path(story.id)}?page={page}", 308)
+        flushes = views.flushes
+        stamp = story_stamp(story_id)
+        if not isinstance(stamp, StoryStamp):
+            return with_page(stamp, "", page)
         # Counted by page alone: no cookie, no address, nothing about the reader.
         if not request.scope.get(HEAD_FLAG):
-            views.add("story", story.id)
-        count = views.views("story", story.id)
-        entry = story_entry(story, page, "html")
+            views.add("story", stamp.id)
+        count = story_views(stamp, flushes)
+        entry = story_entry(stamp, page, "html")
         text = entry.text(env.filters["plural"](count, "view"))
         if text is None:
             data = (entry.data or {}) | {"views": count}
-            return _html("story.html", **data, page_path=pages.story_path(story.id))
+            return _html("story.html", **data, page_path=pages.story_path(stamp.id))
         return HTMLResponse(text)
 
     @app.get("/feed.atom")
