@@ -832,4 +832,14 @@ def test_views_are_counted_per_page_and_day(store: Store) -> None:
     assert store.views("article", "unknown") == 0
 
 
+def test_many_views_are_counted_at_once(store: Store) -> None:
+    store.count_view("story", "s1")
+    store.count_views({("story", "s1"): 40, ("story", "s2"): 3, ("article", "a1"): 0})
+    store.count_views({("story", "s2"): 2}, day=date(2026, 3, 1))
+    store.count_views({})
+    assert store.views("story", "s1") == 41
+    assert store.views("story", "s2") == 5
+    assert store.views("article", "a1") == 0
+
+
 __all__ = [name for name in dir() if name.startswith("test_")]

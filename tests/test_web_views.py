@@ -50,8 +50,10 @@ class FakeStore:
             with self._lock:
                 self.writers -= 1
 
-    def count_view(self, kind: str, item_id: str) -> None:
-        self.counts[(kind, item_id)] = self.counts.get((kind, item_id), 0) + 1
+    def count_views(self, counts: dict[tuple[str, str], int]) -> None:
+        with self.transaction():
+            for key, count in counts.items():
+                self.counts[key] = self.counts.get(key, 0) + count
 
     def views(self, kind: str, item_id: str) -> int:
         return self.counts.get((kind, item_id), 0)
@@ -117,11 +119,11 @@ def test_story_page_answers_while_view_counts_cannot_be_written(
         views.seconds = 0.0  # every view is due for a flush, from the first
         views._next_flush = 0.0
 
-        def locked(self: SQLiteStore, kind: str, item_id: str, **_: object) -> None:
-            raise StoreError(f"{self.path}: counting a view: the database stayed locked")
+        def locked(self: SQLiteStore, counts: object, **_: object) -> None:
+            raise StoreError(f"{self.path}: counting views: the database stayed locked")
 
         with monkeypatch.context() as patch:
-            patch.setattr(SQLiteStore, "count_view", locked)
+            patch.setattr(SQLiteStore, "count_views", locked)
             for _ in range(2):
                 response = client.get(f"/story/{story}")
                 assert response.status_code == 200

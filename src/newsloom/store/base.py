@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -281,6 +281,12 @@ class Store(Protocol):
     # -- page views (no cookies, nothing about the reader) -------------------
 
     def count_view(self, kind: str, item_id: str, *, day: date | None = None) -> None: ...
+
+    def count_views(
+        self, counts: Mapping[tuple[str, str], int], *, day: date | None = None
+    ) -> None:
+        """Add ``count`` views to each ``(kind, item_id)`` page, in one transaction."""
+        ...
 
     def views(self, kind: str, item_id: str) -> int: ...
 

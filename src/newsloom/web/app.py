@@ -282,10 +282,7 @@ class ViewCounter:
             return
         store = self.pool.get()
         try:
-            with store.transaction():
-                for (kind, item_id), count in sorted(pending.items()):
-                    for _ in range(count):
-                        store.count_view(kind, item_id)
+            store.count_views(pending)
         except Exception:
             with self._lock:  # keep the counts for the next try
                 for key, count in pending.items():
