@@ -162,22 +162,47 @@ def test_one_reader_computes_a_page_while_the_others_wait_or_get_the_expired_one
         assert [f.result() for f in others] == ["v1"] * 3
     assert calls == ["v1"]
 
-    # Expired: one reader computes the new page, the others get the old one meanwhile.
+    # Expired: every reader gets the old page at once, and one renewal in the
+    # background computes the new one.
     cache.seconds = 0.01
     cache.get("list", lambda: "old")
     time.sleep(0.02)
     release.clear()
     calls.clear()
-    with ThreadPoolExecutor(4) as pool:
-        renewing = pool.submit(cache.get, "list", slow("new"))
-        while not calls:
-            time.sleep(0.001)
-        assert [cache.get("list", slow("never")) for _ in range(3)] == ["old"] * 3
-        release.set()
-        assert renewing.result() == "new"
+    assert cache.get("list", slow("new")) == "old"
+    assert wait_for(lambda: calls == ["new"])
+    assert [cache.get("list", slow("never")) for _ in range(3)] == ["old"] * 3
     cache.seconds = 60.0
-    assert cache.get("list", slow("never")) == "new"
+    release.set()
+    assert wait_for(lambda: cache.get("list", slow("again")) == "new")
     assert calls == ["new"]
+    cache.close()
+
+
+def wait_for(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_a_failed_renewal_keeps_the_old_page_and_is_tried_again() -> None:
+    cache = PageCache(size=4, seconds=0.01)
+    cache.get("home", lambda: "old")
+    time.sleep(0.02)
+    tried = threading.Event()
+
+    def failing() -> str:
+        tried.set()
+        raise RuntimeError("store went away")
+
+    assert cache.get("home", failing) == "old"
+    assert tried.wait(10)
+    cache.seconds = 60.0
+    assert wait_for(lambda: cache.get("home", lambda: "new") == "new")
+    cache.close()
 
 
 def test_a_failed_computation_leaves_the_waiting_readers_to_compute_their_own() -> None:
@@ -214,17 +239,19 @@ def test_only_so_many_expired_pages_are_renewed_at_once() -> None:
         release.wait(10)
         return "new a"
 
-    with ThreadPoolExecutor(1) as pool:
-        renewing = pool.submit(cache.get, "a", slow_renewal)
-        started.wait(10)
-        # The one renewer is busy: "b" is served as it was, and not computed.
-        assert cache.get("b", lambda: pytest.fail("renewed beyond the limit")) == "old b"
-        # A page not kept yet is computed all the same.
-        assert cache.get("c", lambda: "new c") == "new c"
-        release.set()
-        assert renewing.result() == "new a"
+    assert cache.get("a", slow_renewal) == "old a"
+    assert started.wait(10)
+    # The one renewer is busy: "b" is served as it was, and not computed.
+    assert cache.get("b", lambda: pytest.fail("renewed beyond the limit")) == "old b"
+    # A page not kept yet is computed all the same, by its reader.
+    assert cache.get("c", lambda: "new c") == "new c"
+    cache.seconds = 60.0
+    release.set()
+    assert wait_for(lambda: cache.get("a", lambda: "again") == "new a")
     # The renewer is free again: "b" is renewed now.
-    assert cache.get("b", lambda: "new b") == "new b"
+    assert cache.get("b", lambda: "new b") == "old b"
+    assert wait_for(lambda: cache.get("b", lambda: "again") == "new b")
+    cache.close()
 
 
 def test_requests_run_on_as_many_threads_as_web_threads(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,12 @@ DONT_MISS_SECONDS = 30.0
 # A story page is kept while its story and analysis are unchanged, but at most
 # this long: an article corrected in place changes neither.
 STORY_PAGE_SECONDS = 60.0
-# About 35 KB each (HTML or JSON) on a 20-article story: about 35 MB in all.
-STORY_PAGES_KEPT = 1024
+# About 35 KB each (HTML or JSON) on a 20-article story: about 70 MB in all.
+# 1,024 were too few for bench/load.py's 1,178 stories read evenly: a tenth
+# of the story pages were computed again.
+STORY_PAGES_KEPT = 2048
+# Threads that compute expired pages again, shared by the page caches.
+RENEWAL_THREADS = 2
 # How long a reader waits for another's computation of the page it wants.
 COMPUTE_WAIT_SECONDS = 30.0
 # Home and story-list pages: a few are read by almost every reader.
@@ -121,46 +126,71 @@ class TimedCache:
 class PageCache:
     """Computed pages by key, least recently used dropped first, each fresh ``seconds``.
 
-    One reader computes a page while the others go on: when a kept page has
-    expired, they are served the expired one until the new one is ready, and
-    when there is none yet, they wait for the first reader's instead of each
-    computing their own.  Under load, a home page expiring used to set a
-    dozen threads rendering it at once, and every reader behind them waited
-    (bench/load.py).  At most ``renewers`` expired pages are computed again
-    at once; while that many are under way, an expired page is served as it
-    is, so renewing hundreds of kept searches never takes every thread and
-    CPU from the readers (bench/load.py on PostgreSQL).  A page not kept yet
-    is always computed.  ``seconds`` of 0 keeps nothing: every call computes.
+    A page not kept yet is computed by the first reader that asks for it,
+    while the others asking for it wait for that one instead of computing
+    their own.  An expired page is served as it is while a background thread
+    (``renewer``, shared by the app's caches) computes the new one, so no
+    reader waits for a page that is only getting old: under load on
+    PostgreSQL, readers that renewed a search themselves waited seconds for
+    it (bench/load.py).  At most ``renewers`` pages of a cache are being
+    renewed at once; a page whose renewal fails is served as it was and tried
+    again by the next reader.  ``seconds`` of 0 keeps nothing: every call
+    computes.
     """
 
-    def __init__(self, size: int, seconds: float, renewers: int = 2) -> None:
+    def __init__(
+        self,
+        size: int,
+        seconds: float,
+        renewers: int = 2,
+        renewer: ThreadPoolExecutor | None = None,
+    ) -> None:
         self.size = size
         self.seconds = seconds
         self._lock = threading.Lock()
         self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._computing: dict[Hashable, threading.Event] = {}
         self._renewing = threading.BoundedSemaphore(renewers)
+        self._own_renewer = renewer is None
+        self._renewer = renewer or ThreadPoolExecutor(renewers, thread_name_prefix="page-renewal")
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         if self.seconds <= 0:
             return compute()
-        now = time.monotonic()
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
-                if found[0] > now:
-                    return found[1]
+                if found[0] <= time.monotonic():
+                    self._renew_later(key, compute)
+                return found[1]
             running = self._computing.get(key)
-            renewing = running is None and found is not None
-            if renewing and not self._renewing.acquire(blocking=False):
-                return found[1]  # enough pages are being renewed: this one waits its turn
             if running is None:
                 self._computing[key] = threading.Event()
         if running is not None:
-            if found is not None:
-                return found[1]  # expired, but a newer one is on its way
             return self._wait_for(key, running, compute)
+        return self._compute(key, compute)
+
+    def _renew_later(self, key: Hashable, compute: Callable[[], Any]) -> None:
+        # Called with the lock held.
+        if key in self._computing or not self._renewing.acquire(blocking=False):
+            return
+        self._computing[key] = threading.Event()
+        try:
+            self._renewer.submit(self._renew, key, compute)
+        except RuntimeError:  # shut down: the app is stopping
+            self._computing.pop(key).set()
+            self._renewing.release()
+
+    def _renew(self, key: Hashable, compute: Callable[[], Any]) -> None:
+        try:
+            self._compute(key, compute)
+        except Exception:
+            log.warning("renewing a kept page failed; it is served as it was", exc_info=True)
+        finally:
+            self._renewing.release()
+
+    def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         try:
             value = compute()
             with self._lock:
@@ -171,8 +201,6 @@ class PageCache:
         finally:
             with self._lock:
                 self._computing.pop(key).set()
-            if renewing:
-                self._renewing.release()
         return value
 
     def _wait_for(self, key: Hashable, running: threading.Event, compute: Callable[[], Any]) -> Any:
@@ -186,6 +214,11 @@ class PageCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+    def close(self) -> None:
+        """Stop renewing (renewals under way finish); pages are still served."""
+        if self._own_renewer:
+            self._renewer.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(slots=True, frozen=True)
@@ -332,6 +365,7 @@ def build_app(pool: StorePool) -> FastAPI:
         # each slowing the others (bench/load.py).
         to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         yield
+        app.state.renewer.shutdown(wait=True, cancel_futures=True)
         app.state.views.flush()
         pool.close()
 
@@ -345,15 +379,21 @@ def build_app(pool: StorePool) -> FastAPI:
     app.state.pool = pool
     app.state.dont_miss = TimedCache(DONT_MISS_SECONDS)
     app.state.views = ViewCounter(pool)
-    app.state.story_pages = PageCache(STORY_PAGES_KEPT, STORY_PAGE_SECONDS)
+    # Expired pages are computed again on these threads (each with its own
+    # store connection), never by the reader that finds them expired.
+    renewer = ThreadPoolExecutor(RENEWAL_THREADS, thread_name_prefix="page-renewal")
+    app.state.renewer = renewer
+    app.state.story_pages = PageCache(STORY_PAGES_KEPT, STORY_PAGE_SECONDS, renewer=renewer)
     settings = pool.settings or Settings()
     if settings.web_threads < 1:
         raise ConfigError(f"setting web_threads: {settings.web_threads} (at least 1)")
     # Pages that change only when stories do: computed once per interval and
     # kept as text, so a busy home page or a popular search costs one render
     # per interval instead of one per reader (bench/load.py).
-    app.state.list_pages = PageCache(LIST_PAGES_KEPT, settings.page_cache_seconds)
-    app.state.search_pages = PageCache(SEARCH_PAGES_KEPT, settings.search_cache_seconds)
+    app.state.list_pages = PageCache(LIST_PAGES_KEPT, settings.page_cache_seconds, renewer=renewer)
+    app.state.search_pages = PageCache(
+        SEARCH_PAGES_KEPT, settings.search_cache_seconds, renewer=renewer
+    )
     lists: PageCache = app.state.list_pages
     searches: PageCache = app.state.search_pages
     app.state.search_limiter = RateLimiter(settings.search_burst, settings.search_per_minute)
