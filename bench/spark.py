@@ -29,6 +29,12 @@ waited for (PySpark's Python workers); and the descendants' times sampled from
 a sample.  The larger is reported; the run lines show both.
 
 Usage: ``.venv/bin/python bench/spark.py [--pages N] [--seed N] [--keep DIR]``
+
+A 20,000-page run takes hours on two cores.  With ``--keep DIR --resume``
+each mode's figures are saved in ``DIR/runs.json`` as soon as it ends, with
+the commit, the time and the load average, and a later run on the same
+folder measures only what is missing (``--only single`` etc. picks modes);
+the report says when the modes come from different commits.
 """
 
 from __future__ import annotations
@@ -277,9 +283,13 @@ def run_single(warc: Path, folder: Path) -> Measured:
     return measured
 
 
+def out_dir(folder: Path, master: str) -> Path:
+    return folder / ("out-" + re.sub(r"\W+", "", master))
+
+
 def run_spark(warc: Path, folder: Path, master: str) -> Measured:
     """One ``newsloom batch`` run in a fresh process (a fresh JVM and Python workers)."""
-    out = folder / ("out-" + re.sub(r"\W+", "", master))
+    out = out_dir(folder, master)
     cli = "from newsloom.cli import main; main()"
     command = [
         sys.executable, "-c", cli, "batch", str(warc), "--out", str(out), "--master", master,
@@ -329,31 +339,130 @@ def report(pages: int, runs: dict[str, Measured]) -> None:
         )
 
 
+MODES = {"single": "single process", "local1": "spark local[1]", "local2": "spark local[2]"}
+
+
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=Path(__file__).resolve().parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def load_state(path: Path, pages: int, seed: int) -> dict[str, dict[str, object]]:
+    """Runs measured before on this folder's WARC (``--resume``), by mode."""
+    if not path.is_file():
+        return {}
+    state = json.loads(path.read_text())
+    if (state.get("pages"), state.get("seed")) != (pages, seed):
+        sys.exit(f"{path} is for --pages {state.get('pages')} --seed {state.get('seed')}")
+    return dict(state.get("runs", {}))
+
+
+def save_state(path: Path, pages: int, seed: int, runs: dict[str, dict[str, object]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pages": pages, "seed": seed, "runs": runs}, indent=1))
+    tmp.replace(path)
+
+
+def run_mode(mode: str, warc: Path, folder: Path) -> Measured:
+    # Each run starts from nothing: an earlier, interrupted run's store or
+    # output would turn the ingest into "already stored".
+    if mode == "single":
+        for name in ("single.db", "single.db-wal", "single.db-shm"):
+            (folder / name).unlink(missing_ok=True)
+        return run_single(warc, folder)
+    master = f"local[{mode[-1]}]"
+    shutil.rmtree(out_dir(folder, master), ignore_errors=True)
+    return run_spark(warc, folder, master)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=20_000, help="pages in the WARC")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="keep the WARC and outputs in this folder")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --keep: reuse its WARC and the modes already measured there "
+        "(runs.json), and measure only the missing ones",
+    )
+    parser.add_argument(
+        "--only",
+        choices=sorted(MODES),
+        action="append",
+        help="measure only this mode (repeatable); with --keep --resume the "
+        "three can be measured in separate sittings",
+    )
     # Internal: the single-process run in its own child process.
     parser.add_argument("--single-child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.single_child:
         single_child(*args.single_child)
         return
+    if args.resume and args.keep is None:
+        parser.error("--resume needs --keep DIR")
     if not become_subreaper():
         print("note: not Linux; CPU times may miss processes nobody waited for", flush=True)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="newsloom-bench-spark-"))
     folder.mkdir(parents=True, exist_ok=True)
+    state_path = folder / "runs.json"
+    done = load_state(state_path, args.pages, args.seed) if args.resume else {}
     try:
         warc = folder / "bench.warc.gz"
-        print(f"building a WARC of {args.pages} pages in {folder} …", flush=True)
-        build_warc(warc, args.pages, args.seed)
-        runs = {"single process": run_single(warc, folder)}
-        runs["spark local[1]"] = run_spark(warc, folder, "local[1]")
-        runs["spark local[2]"] = run_spark(warc, folder, "local[2]")
+        if args.resume and warc.is_file() and state_path.is_file():
+            print(f"reusing the WARC of {args.pages} pages in {folder}", flush=True)
+        else:
+            print(f"building a WARC of {args.pages} pages in {folder} …", flush=True)
+            build_warc(warc, args.pages, args.seed)
+            done = {}
+            save_state(state_path, args.pages, args.seed, done)
+        for mode in args.only or list(MODES):
+            if mode in done:
+                print(f"  {MODES[mode]}: measured before (commit {done[mode]['commit']})")
+                continue
+            measured = run_mode(mode, warc, folder)
+            done[mode] = {
+                "seconds": measured.seconds,
+                "cpu": measured.cpu,
+                "reaped": measured.reaped,
+                "sampled": measured.sampled,
+                "complete": measured.complete,
+                "commit": _commit(),
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                "load_average": os.getloadavg()[0],
+            }
+            save_state(state_path, args.pages, args.seed, done)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
+    missing = [MODES[m] for m in MODES if m not in done]
+    if missing:
+        print(f"not measured yet: {', '.join(missing)} (rerun with --keep {folder} --resume)")
+        return
+    for m in MODES:
+        print(
+            f"{MODES[m]}: commit {done[m]['commit']}, finished {done[m]['finished']}, "
+            f"load average at the end {float(done[m]['load_average']):.1f}"
+        )
+    commits = {str(done[m]["commit"]) for m in MODES}
+    if len(commits) > 1:
+        print(
+            "note: the modes were measured at different commits: "
+            + ", ".join(f"{MODES[m]} {done[m]['commit']} ({done[m]['finished']})" for m in MODES)
+        )
+    runs = {
+        MODES[m]: Measured(
+            float(done[m]["seconds"]), float(done[m]["cpu"]), float(done[m]["reaped"]),
+            float(done[m]["sampled"]), "", bool(done[m]["complete"]),
+        )
+        for m in MODES
+    }  # fmt: skip
     report(args.pages, runs)
 
 
