@@ -53,15 +53,25 @@ def test_cached_story_page_follows_views_and_a_new_analysis(tmp_path: Path) -> N
         assert 'class="cited-summary"' in second.text
         assert client.get(f"/story/{BRIDGE}.json").json()["conflicts"]
 
-        # A new analysis (no edges, no conflicts, no summary) shows at once.
+        # A new analysis (no edges, no conflicts, no summary) shows as soon as
+        # its page is computed, in the background; meanwhile readers get the
+        # page as it was, with their views counted all the same.
         with open_store(url) as store:
             store.put_story_analysis(BRIDGE, [], [], members=3, summary=None)
         third = client.get(f"/story/{BRIDGE}")
-        doc = lxml.html.fromstring(third.text)
-        assert doc.xpath('//section[@id="summary"]/p[@class="pending"]')
         assert shown_views(third.text) == shown_views(second.text) + 1
-        data = client.get(f"/story/{BRIDGE}.json").json()
-        assert data["summary"] is None and data["conflicts"] == []
+
+        def pending_summary() -> bool:
+            doc = lxml.html.fromstring(client.get(f"/story/{BRIDGE}").text)
+            return bool(doc.xpath('//section[@id="summary"]/p[@class="pending"]'))
+
+        assert wait_for(pending_summary)
+
+        def no_conflicts() -> bool:
+            data = client.get(f"/story/{BRIDGE}.json").json()
+            return data["summary"] is None and data["conflicts"] == []
+
+        assert wait_for(no_conflicts)
 
 
 def test_page_cache_keeps_the_most_recent_and_expires() -> None:
@@ -264,3 +274,13 @@ def test_requests_run_on_as_many_threads_as_web_threads(tmp_path: Path) -> None:
         assert client.get("/").status_code == 200
     with pytest.raises(ConfigError, match="web_threads"):
         create_app(url, Settings(web_threads=0))
+
+
+def test_a_page_of_another_version_is_served_while_the_new_one_is_computed() -> None:
+    cache = PageCache(size=4, seconds=60.0)
+    assert cache.get("story", lambda: "as it was", version=1) == "as it was"
+    assert cache.get("story", lambda: pytest.fail("same version, kept"), version=1) == "as it was"
+    # The story changed: its reader is not kept waiting for the new page.
+    assert cache.get("story", lambda: "changed", version=2) == "as it was"
+    assert wait_for(lambda: cache.get("story", lambda: "again", version=2) == "changed")
+    cache.close()

@@ -148,53 +148,56 @@ class PageCache:
         self.size = size
         self.seconds = seconds
         self._lock = threading.Lock()
-        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        # key -> (expires, version, page)
+        self._items: OrderedDict[Hashable, tuple[float, Hashable, Any]] = OrderedDict()
         self._computing: dict[Hashable, threading.Event] = {}
         self._renewing = threading.BoundedSemaphore(renewers)
         self._own_renewer = renewer is None
         self._renewer = renewer or ThreadPoolExecutor(renewers, thread_name_prefix="page-renewal")
 
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, compute: Callable[[], Any], version: Hashable = None) -> Any:
+        """The page kept for ``key``; a page kept for another ``version`` of
+        what it shows is served like an expired one, while the new one is computed."""
         if self.seconds <= 0:
             return compute()
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
-                if found[0] <= time.monotonic():
-                    self._renew_later(key, compute)
-                return found[1]
+                if found[0] <= time.monotonic() or found[1] != version:
+                    self._renew_later(key, compute, version)
+                return found[2]
             running = self._computing.get(key)
             if running is None:
                 self._computing[key] = threading.Event()
         if running is not None:
-            return self._wait_for(key, running, compute)
-        return self._compute(key, compute)
+            return self._wait_for(key, running, compute, version)
+        return self._compute(key, compute, version)
 
-    def _renew_later(self, key: Hashable, compute: Callable[[], Any]) -> None:
+    def _renew_later(self, key: Hashable, compute: Callable[[], Any], version: Hashable) -> None:
         # Called with the lock held.
         if key in self._computing or not self._renewing.acquire(blocking=False):
             return
         self._computing[key] = threading.Event()
         try:
-            self._renewer.submit(self._renew, key, compute)
+            self._renewer.submit(self._renew, key, compute, version)
         except RuntimeError:  # shut down: the app is stopping
             self._computing.pop(key).set()
             self._renewing.release()
 
-    def _renew(self, key: Hashable, compute: Callable[[], Any]) -> None:
+    def _renew(self, key: Hashable, compute: Callable[[], Any], version: Hashable) -> None:
         try:
-            self._compute(key, compute)
+            self._compute(key, compute, version)
         except Exception:
             log.warning("renewing a kept page failed; it is served as it was", exc_info=True)
         finally:
             self._renewing.release()
 
-    def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def _compute(self, key: Hashable, compute: Callable[[], Any], version: Hashable) -> Any:
         try:
             value = compute()
             with self._lock:
-                self._items[key] = (time.monotonic() + self.seconds, value)
+                self._items[key] = (time.monotonic() + self.seconds, version, value)
                 self._items.move_to_end(key)
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
@@ -203,13 +206,15 @@ class PageCache:
                 self._computing.pop(key).set()
         return value
 
-    def _wait_for(self, key: Hashable, running: threading.Event, compute: Callable[[], Any]) -> Any:
+    def _wait_for(
+        self, key: Hashable, running: threading.Event, compute: Callable[[], Any], version: Hashable
+    ) -> Any:
         if not running.wait(COMPUTE_WAIT_SECONDS):
             return compute()  # the first reader is stuck: do not queue behind it
         with self._lock:
             found = self._items.get(key)
         # None: the first reader failed, so this one tries (and keeps its page).
-        return found[1] if found is not None else self.get(key, compute)
+        return found[2] if found is not None else self.get(key, compute, version)
 
     def clear(self) -> None:
         with self._lock:
@@ -489,10 +494,12 @@ def build_app(pool: StorePool) -> FastAPI:
         # template: about 10 ms of CPU on a 100k-article store (bench/web.py).
         # What it shows changes only with the story (members, title, times) or
         # its analysis (analysed_at), which its stamp covers, so it is
-        # computed once per stamp.
-        key = (
-            stamp.id, page, kind, stamp.title, stamp.size, stamp.last_seq, stamp.updated,
-            stamp.analysed_at,
+        # computed once per version of the stamp.
+        # A changed story is served as it was until its new page is ready
+        # (the first reader after an ingest no longer waits for it, nor do
+        # the readers behind that one).
+        version = (
+            stamp.title, stamp.size, stamp.last_seq, stamp.updated, stamp.analysed_at,
         )  # fmt: skip
 
         def compute() -> StoryEntry:
@@ -501,7 +508,7 @@ def build_app(pool: StorePool) -> FastAPI:
             return StoryEntry.of(data, pages.story_path(story.id), kind)
 
         # Rendered once with a marker count; the real count is put in per request.
-        return app.state.story_pages.get(key, compute)
+        return app.state.story_pages.get((stamp.id, page, kind), compute, version)
 
     def with_page(response: Response, suffix: str, page: int) -> Response:
         if isinstance(response, RedirectResponse):
