@@ -10,9 +10,9 @@ nothing about the reader.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -23,13 +23,13 @@ from newsloom.store.rows import (
     provenance_from_row,
     provenance_row,
 )
-from newsloom.store.shared_reads import SharedAnalysisReads
+from newsloom.store.shared_reads import SharedAnalysisReads, SharedViewCounts
 from newsloom.types import Conflict, Provenance, StorySummary
 
 __all__ = ["PostgresAnalysisMixin"]
 
 
-class PostgresAnalysisMixin(SharedAnalysisReads):
+class PostgresAnalysisMixin(SharedAnalysisReads, SharedViewCounts):
     """Provenance, conflicts, summaries and view counts for ``PostgresStore``."""
 
     _MARK = "%s"
@@ -116,39 +116,3 @@ class PostgresAnalysisMixin(SharedAnalysisReads):
                 "SELECT data FROM story_summaries WHERE story_id = %s", (story_id,)
             ).fetchone()
         return StorySummary.from_dict(row[0]) if row else None
-
-    # -- page views --------------------------------------------------------
-
-    def count_view(self, kind: str, item_id: str, *, day: date | None = None) -> None:
-        """Add one view of a page (``kind`` is e.g. ``article`` or ``story``)."""
-        self.count_views({(kind, item_id): 1}, day=day)
-
-    def count_views(
-        self, counts: Mapping[tuple[str, str], int], *, day: date | None = None
-    ) -> None:
-        """Add ``count`` views to each ``(kind, item_id)`` page, in one transaction.
-
-        The web app writes what it counted every few seconds: a statement per
-        view made each write thousands of statements long (bench/load.py).
-        """
-        when = (day or datetime.now(UTC).date()).isoformat()
-        # Key order: two writers taking the same rows in different orders deadlock.
-        rows = [(kind, item_id, when, n) for (kind, item_id), n in sorted(counts.items()) if n > 0]
-        if not rows:
-            return
-        with self._transaction("counting views") as conn, conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO page_views (kind, item_id, day, count) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT (kind, item_id, day)"
-                " DO UPDATE SET count = page_views.count + excluded.count",
-                rows,
-            )
-
-    def views(self, kind: str, item_id: str) -> int:
-        """All views a page ever had."""
-        with self._reading("reading view counts") as conn:
-            row = conn.execute(
-                "SELECT COALESCE(SUM(count), 0) FROM page_views WHERE kind = %s AND item_id = %s",
-                (kind, item_id),
-            ).fetchone()
-        return int(row[0])

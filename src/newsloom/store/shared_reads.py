@@ -9,9 +9,9 @@ story list) stay in the backends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from newsloom.store.base import ArticleVersion, Order
@@ -26,7 +26,7 @@ from newsloom.store.rows import (
 )
 from newsloom.types import Article, Failure, Story, StoryMember, StoryStamp
 
-__all__ = ["SharedAnalysisReads", "SharedArticleReads", "SharedStoryReads"]
+__all__ = ["SharedAnalysisReads", "SharedArticleReads", "SharedStoryReads", "SharedViewCounts"]
 
 
 class SharedStoryReads:
@@ -229,3 +229,50 @@ class SharedArticleReads:
                 (group_id,),
             ).fetchall()
         return [row[0] for row in rows]
+
+
+class SharedViewCounts:
+    """Page-view counts for ``SQLiteViewsMixin`` and ``PostgresAnalysisMixin``
+    (with the one write in this module: its SQL too differs only in the
+    parameter marker)."""
+
+    _MARK: ClassVar[str]
+    _reading: Callable[[str], AbstractContextManager[Any]]
+    _transaction: Callable[[str], AbstractContextManager[Any]]
+
+    def views(self, kind: str, item_id: str) -> int:
+        """All views a page ever had."""
+        m = self._MARK
+        with self._reading("reading view counts") as conn:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(count), 0) FROM page_views"
+                f" WHERE kind = {m} AND item_id = {m}",
+                (kind, item_id),
+            ).fetchone()
+        return int(row[0])
+
+    def count_view(self, kind: str, item_id: str, *, day: date | None = None) -> None:
+        """Add one view of a page (``kind`` is e.g. ``article`` or ``story``)."""
+        self.count_views({(kind, item_id): 1}, day=day)
+
+    def count_views(
+        self, counts: Mapping[tuple[str, str], int], *, day: date | None = None
+    ) -> None:
+        """Add ``count`` views to each ``(kind, item_id)`` page, in one transaction.
+
+        The web app writes what it counted every few seconds: a statement per
+        view made each write thousands of statements long (bench/load.py).
+        """
+        when = (day or datetime.now(UTC).date()).isoformat()
+        # Key order: two writers taking the same rows in different orders deadlock.
+        rows = [(kind, item_id, when, n) for (kind, item_id), n in sorted(counts.items()) if n > 0]
+        if not rows:
+            return
+        m = self._MARK
+        with self._transaction("counting views") as conn:
+            conn.cursor().executemany(
+                f"INSERT INTO page_views (kind, item_id, day, count) VALUES ({m}, {m}, {m}, {m})"
+                " ON CONFLICT (kind, item_id, day)"
+                " DO UPDATE SET count = page_views.count + excluded.count",
+                rows,
+            )
