@@ -284,3 +284,21 @@ def test_a_page_of_another_version_is_served_while_the_new_one_is_computed() -> 
     assert cache.get("story", lambda: "changed", version=2) == "as it was"
     assert wait_for(lambda: cache.get("story", lambda: "again", version=2) == "changed")
     cache.close()
+
+
+def test_pages_are_also_dropped_when_their_text_passes_max_chars() -> None:
+    cache = PageCache(size=10, seconds=60.0, max_chars=100)
+    cache.get("a", lambda: "a" * 40)
+    cache.get("b", lambda: "b" * 40)
+    assert cache.chars == 80
+    cache.get("a", lambda: pytest.fail("kept"))  # "a" is now the most recent
+    cache.get("c", lambda: "c" * 40)  # 120 characters: "b", the least recent, goes
+    assert cache.chars == 80
+    assert cache.get("b", lambda: "b again") == "b again"
+    assert cache.get("a", lambda: pytest.fail("kept")) == "a" * 40
+    # One page larger than the bound is kept alone.
+    cache.get("big", lambda: "x" * 500)
+    assert cache.chars == 500
+    assert cache.get("big", lambda: pytest.fail("kept")) == "x" * 500
+    cache.clear()
+    assert cache.chars == 0

@@ -46,10 +46,12 @@ DONT_MISS_SECONDS = 30.0
 # A story page is kept while its story and analysis are unchanged, but at most
 # this long: an article corrected in place changes neither.
 STORY_PAGE_SECONDS = 60.0
-# About 35 KB each (HTML or JSON) on a 20-article story: about 70 MB in all.
 # 1,024 were too few for bench/load.py's 1,178 stories read evenly: a tenth
-# of the story pages were computed again.
+# of the story pages were computed again.  A page is 13 KB (a 22-article story
+# not analysed yet) to about 100 KB (analysed, with its summary and
+# provenance), so their text is bounded too.
 STORY_PAGES_KEPT = 2048
+STORY_PAGES_CHARS = 64 * 1024 * 1024
 # Threads that compute expired pages again, shared by the page caches.
 RENEWAL_THREADS = 2
 # How long a reader waits for another's computation of the page it wants.
@@ -123,6 +125,13 @@ class TimedCache:
             return self._value
 
 
+def _chars(page: Any) -> int:
+    chars = getattr(page, "chars", None)
+    if isinstance(chars, int):
+        return chars
+    return len(page) if isinstance(page, str | bytes) else 0
+
+
 class PageCache:
     """Computed pages by key, least recently used dropped first, each fresh ``seconds``.
 
@@ -144,9 +153,14 @@ class PageCache:
         seconds: float,
         renewers: int = 2,
         renewer: ThreadPoolExecutor | None = None,
+        max_chars: int | None = None,
     ) -> None:
         self.size = size
         self.seconds = seconds
+        # Pages are also dropped while their text passes this many characters
+        # (a page's weight is its len(), or its ``chars`` attribute).
+        self.max_chars = max_chars
+        self._chars = 0
         self._lock = threading.Lock()
         # key -> (expires, version, page)
         self._items: OrderedDict[Hashable, tuple[float, Hashable, Any]] = OrderedDict()
@@ -197,10 +211,17 @@ class PageCache:
         try:
             value = compute()
             with self._lock:
+                replaced = self._items.pop(key, None)
+                if replaced is not None:
+                    self._chars -= _chars(replaced[2])
                 self._items[key] = (time.monotonic() + self.seconds, version, value)
-                self._items.move_to_end(key)
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
+                self._chars += _chars(value)
+                while len(self._items) > self.size or (
+                    self.max_chars is not None
+                    and self._chars > self.max_chars
+                    and len(self._items) > 1
+                ):
+                    self._chars -= _chars(self._items.popitem(last=False)[1][2])
         finally:
             with self._lock:
                 self._computing.pop(key).set()
@@ -219,6 +240,12 @@ class PageCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._chars = 0
+
+    @property
+    def chars(self) -> int:
+        """Characters of text kept."""
+        return self._chars
 
     def close(self) -> None:
         """Stop renewing (renewals under way finish); pages are still served."""
@@ -241,6 +268,11 @@ class StoryEntry:
 
     parts: tuple[str, str] | None
     data: dict[str, Any] | None
+
+    @property
+    def chars(self) -> int:
+        """Characters kept (a page kept as data counts as a large page)."""
+        return len(self.parts[0]) + len(self.parts[1]) if self.parts else 100_000
 
     @classmethod
     def of(cls, data: dict[str, Any], path: str, kind: str) -> StoryEntry:
@@ -388,7 +420,9 @@ def build_app(pool: StorePool) -> FastAPI:
     # store connection), never by the reader that finds them expired.
     renewer = ThreadPoolExecutor(RENEWAL_THREADS, thread_name_prefix="page-renewal")
     app.state.renewer = renewer
-    app.state.story_pages = PageCache(STORY_PAGES_KEPT, STORY_PAGE_SECONDS, renewer=renewer)
+    app.state.story_pages = PageCache(
+        STORY_PAGES_KEPT, STORY_PAGE_SECONDS, renewer=renewer, max_chars=STORY_PAGES_CHARS
+    )
     settings = pool.settings or Settings()
     if settings.web_threads < 1:
         raise ConfigError(f"setting web_threads: {settings.web_threads} (at least 1)")
