@@ -272,6 +272,14 @@ def test_a_search_ranks_only_the_latest_matches(
     found = [hit.article.id for hit in store.search("lighthouse", limit=10)]
     assert sorted(found) == sorted(a.id for a in others[-2:])
 
+    # A word the planner takes for common goes the other way (the newest keys
+    # first) to the same matches, ranks and excerpts.
+    queries = ("lighthouse", "harbour note", "harbour lig")
+    both = [store.search(q, limit=10) for q in queries]
+    monkeypatch.setattr(backend, "COMMON_MATCHES", 0)
+    assert [store.search(q, limit=10) for q in queries] == both
+    assert sorted(hit.article.id for hit in both[0]) == sorted(a.id for a in others[-2:])
+
 
 def test_a_batch_refused_for_a_rival_placement_is_placed_again(store_url: str) -> None:
     with open_store(store_url) as store, open_store(store_url) as other:

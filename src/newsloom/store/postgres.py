@@ -88,6 +88,8 @@ RANK_WEIGHTS = "{0, 0, 0.1, 1.0}"
 # ranking all, 28 ms ranking these (the latest found by their keys alone,
 # so the sort holds no tsvectors).  Fewer matches than this are all ranked.
 SEARCH_CANDIDATES = 2000
+# A query the planner expects this many matches for is a common one (see search()).
+COMMON_MATCHES = 10_000
 _HEADLINE = (
     f"StartSel=[, StopSel=], MaxWords={SNIPPET_WORDS}, MinWords=6, ShortWord=0, "
     'MaxFragments=1, FragmentDelimiter=" … "'
@@ -147,6 +149,18 @@ def _search_terms(query: str) -> tuple[list[str], bool] | None:
     still_typing = query[-1].isalnum() and terms[-1].casefold() == words[-1].casefold()
     terms = terms[:MAX_QUERY_TERMS]
     return terms, still_typing and terms[-1].casefold() == words[-1].casefold()
+
+
+def _estimated_matches(conn: psycopg.Connection[Any], expression: str, params: list[str]) -> float:
+    """How many articles the planner expects the query to match (from its statistics)."""
+    plan = conn.execute(
+        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM articles WHERE search @@ ({expression})",
+        params,
+        prepare=False,
+    ).fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _tsquery(terms: list[str], prefix_last: bool) -> tuple[str, list[str]]:
@@ -583,12 +597,30 @@ class PostgresStore(
             return []
         expression, params = _tsquery(*found)
         with self._reading("searching") as conn:
+            where, latest_params = "a.search @@ q.query", []
+            if _estimated_matches(conn, expression, params) >= COMMON_MATCHES:
+                # A common word: walk the newest keys until SEARCH_CANDIDATES
+                # match, instead of reading every match from the table (31,000
+                # rows for a word in a third of 100k articles: 124 ms alone,
+                # against 13 ms).  Written out, not prepared, so the planner
+                # sees the words; for rarer words the index is the faster way
+                # and the query below takes it.
+                latest = [
+                    row[0]
+                    for row in conn.execute(
+                        f"SELECT pk FROM articles WHERE search @@ ({expression})"
+                        " ORDER BY pk DESC LIMIT %s",
+                        (*params, SEARCH_CANDIDATES),
+                        prepare=False,
+                    )
+                ]
+                where, latest_params = "a.pk = ANY(%s)", [latest]
             rows = conn.execute(
                 f"""
                 WITH q AS (SELECT {expression} AS query),
                 latest AS (
                     SELECT a.pk FROM articles AS a, q
-                    WHERE a.search @@ q.query ORDER BY a.pk DESC LIMIT %s
+                    WHERE {where} ORDER BY a.pk DESC LIMIT %s
                 ),
                 hits AS (
                     SELECT a.pk, ts_rank(%s, a.search, q.query) AS rank
@@ -600,7 +632,15 @@ class PostgresStore(
                 FROM hits JOIN articles AS a ON a.pk = hits.pk, q
                 ORDER BY hits.rank DESC, hits.pk
                 """,
-                (*params, SEARCH_CANDIDATES, RANK_WEIGHTS, limit, max(offset, 0), _HEADLINE),
+                [
+                    *params,
+                    *latest_params,
+                    SEARCH_CANDIDATES,
+                    RANK_WEIGHTS,
+                    limit,
+                    max(offset, 0),
+                    _HEADLINE,
+                ],
             ).fetchall()
         hits: list[SearchHit] = []
         for data, rank, snippet in rows:
