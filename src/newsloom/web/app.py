@@ -513,14 +513,14 @@ def build_app(pool: StorePool) -> FastAPI:
             return views.views("story", stamp.id)
         return stamp.views + views.pending("story", stamp.id)
 
-    def story_stamp(story_id: str) -> StoryStamp | Response:
-        """The story's stamp, or a redirect from a prefix or a merged-away id."""
+    def story_stamp(story_id: str) -> StoryStamp | str:
+        """The story's stamp, or for a prefix or a merged-away id the id to redirect to."""
         stamp = store().story_stamp(story_id) if _ID.fullmatch(story_id) else None
         if stamp is not None:
             return stamp
         story = find_story(story_id)  # a prefix, a merged-away id, or none (404)
         if story.id != story_id:  # one address per story
-            return RedirectResponse(pages.story_path(story.id), 308)
+            return story.id
         raise not_found("story")  # it went away between the two reads
 
     def story_entry(stamp: StoryStamp, page: int, kind: str) -> StoryEntry:
@@ -528,10 +528,9 @@ def build_app(pool: StorePool) -> FastAPI:
         # template: about 10 ms of CPU on a 100k-article store (bench/web.py).
         # What it shows changes only with the story (members, title, times) or
         # its analysis (analysed_at), which its stamp covers, so it is
-        # computed once per version of the stamp.
-        # A changed story is served as it was until its new page is ready
-        # (the first reader after an ingest no longer waits for it, nor do
-        # the readers behind that one).
+        # computed once per version of the stamp; a changed story is served
+        # as it was until its new page is ready, so neither the first reader
+        # after an ingest nor the readers behind it wait.
         version = (
             stamp.title, stamp.size, stamp.last_seq, stamp.updated, stamp.analysed_at,
         )  # fmt: skip
@@ -544,18 +543,12 @@ def build_app(pool: StorePool) -> FastAPI:
         # Rendered once with a marker count; the real count is put in per request.
         return app.state.story_pages.get((stamp.id, page, kind), compute, version)
 
-    def with_page(response: Response, suffix: str, page: int) -> Response:
-        if isinstance(response, RedirectResponse):
-            location = response.headers["location"]
-            return RedirectResponse(f"{location}{suffix}?page={page}", 308)
-        return response
-
     @app.get("/story/{story_id}.json")
     def story_json(story_id: str, page: PageNo = 1) -> Response:
         flushes = views.flushes
         stamp = story_stamp(story_id)
-        if not isinstance(stamp, StoryStamp):
-            return with_page(stamp, ".json", page)
+        if isinstance(stamp, str):
+            return RedirectResponse(f"{pages.story_path(stamp)}.json?page={page}", 308)
         count = story_views(stamp, flushes)
         entry = story_entry(stamp, page, "json")
         text = entry.text(str(count))
@@ -575,8 +568,8 @@ def build_app(pool: StorePool) -> FastAPI:
     def story_html(story_id: str, request: Request, page: PageNo = 1) -> Response:
         flushes = views.flushes
         stamp = story_stamp(story_id)
-        if not isinstance(stamp, StoryStamp):
-            return with_page(stamp, "", page)
+        if isinstance(stamp, str):
+            return RedirectResponse(f"{pages.story_path(stamp)}?page={page}", 308)
         # Counted by page alone: no cookie, no address, nothing about the reader.
         if not request.scope.get(HEAD_FLAG):
             views.add("story", stamp.id)
