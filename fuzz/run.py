@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import itertools
 import json
 import logging
 import multiprocessing as mp
@@ -651,7 +652,7 @@ def run(args: argparse.Namespace, corpus: Corpus) -> Summary:
         summary = Summary.from_json(json.loads(state.read_text()))
         print(f"resuming seed {summary.seed} at input {summary.next_index:,} of {summary.count:,}")
     else:
-        summary = Summary(seed=args.seed, count=args.count)
+        summary = Summary(seed=args.seed, count=args.count, next_index=args.start)
     ctx = mp.get_context("fork")  # the worker inherits the loaded corpus
     # SIGTERM stops a run as Ctrl-C does, state saved: a run started in the
     # background by a script ignores SIGINT.
@@ -758,6 +759,82 @@ def run(args: argparse.Namespace, corpus: Corpus) -> Summary:
     return summary
 
 
+def run_sharded(args: argparse.Namespace, corpus: Corpus) -> Summary:
+    """Split the inputs into ``--jobs`` contiguous shares, one ``run`` each.
+
+    Each share keeps its own state and findings under ``OUT/shard-K`` so that
+    ``--resume`` continues every share where it stopped; the summaries are
+    merged for the report.  The split is written once (``shards.json``) and a
+    resumed run keeps it even if ``--jobs`` changes."""
+    out = Path(args.out)
+    plan_file = out / "shards.json"
+    if args.resume and plan_file.exists():
+        plan = json.loads(plan_file.read_text())
+    else:
+        edges = [
+            args.start + (args.count - args.start) * k // args.jobs for k in range(args.jobs + 1)
+        ]
+        plan = {"seed": args.seed, "shards": [list(pair) for pair in itertools.pairwise(edges)]}
+        out.mkdir(parents=True, exist_ok=True)
+        plan_file.write_text(json.dumps(plan))
+    ctx = mp.get_context("fork")
+    processes = []
+    for k, (start, stop) in enumerate(plan["shards"]):
+        shard_args = argparse.Namespace(
+            **{**vars(args), "seed": plan["seed"], "start": start, "count": stop}
+        )
+        shard_args.out = str(out / f"shard-{k}")
+        process = ctx.Process(target=_run_shard, args=(shard_args, corpus, k))
+        process.start()
+        processes.append(process)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        # Each share saves its state on SIGTERM; wait for them to finish writing.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for process in processes:
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.join()
+    shards = [
+        Summary.from_json(json.loads((out / f"shard-{k}" / "state.json").read_text()))
+        for k in range(len(plan["shards"]))
+        if (out / f"shard-{k}" / "state.json").exists()
+    ]
+    return _merged(plan, shards)
+
+
+def _run_shard(args: argparse.Namespace, corpus: Corpus, k: int) -> None:
+    print(f"share {k}: inputs {args.start:,} to {args.count:,}", flush=True)
+    summary = run(args, corpus)
+    print(f"share {k}: stopped at input {summary.next_index:,}", flush=True)
+
+
+def _merged(plan: dict[str, Any], shards: list[Summary]) -> Summary:
+    """One summary for the report; ``next_index`` is where the first unfinished share stands."""
+    first, last = plan["shards"][0][0], plan["shards"][-1][1]
+    merged = Summary(seed=plan["seed"], count=last, next_index=last)
+    if len(shards) < len(plan["shards"]):
+        merged.next_index = first
+    for shard in shards:
+        if shard.next_index < shard.count:
+            merged.next_index = min(merged.next_index, shard.next_index)
+        merged.done += shard.done
+        merged.typed += shard.typed
+        merged.seconds = max(merged.seconds, shard.seconds)
+        merged.targets.update(shard.targets)
+        merged.crashes.update(shard.crashes)
+        merged.saved.update(shard.saved)
+        merged.slow.extend(shard.slow)
+        merged.memory.extend(shard.memory)
+        merged.slowest = sorted([*merged.slowest, *shard.slowest], reverse=True)[:10]
+        merged.peak_rss_kb = max(merged.peak_rss_kb, shard.peak_rss_kb)
+    return merged
+
+
 def _write_state(state: Path, summary: Summary) -> None:
     """Replace the state file whole: a run stopped mid-write must still resume."""
     partial = state.with_suffix(".json.partial")
@@ -821,7 +898,8 @@ def _report(summary: Summary, out: Path) -> None:
         print(f"slowest completed input: {seconds:.2f} CPU s (#{index}, {target}, {size:,} bytes)")
     print(f"peak worker RSS: {summary.peak_rss_kb / 1024:.0f} MB")
     if summary.crashes or summary.slow or summary.memory:
-        print(f"inputs and tracebacks: {out}/findings.jsonl")
+        found = sorted(out.glob("**/findings.jsonl"))
+        print("inputs and tracebacks: " + ", ".join(str(f) for f in found))
 
 
 def replay(args: argparse.Namespace, corpus: Corpus) -> int:
@@ -841,7 +919,16 @@ def replay(args: argparse.Namespace, corpus: Corpus) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=1_000_000, help="inputs to run")
+    parser.add_argument(
+        "--count", type=int, default=1_000_000, help="run inputs up to this index (exclusive)"
+    )
+    parser.add_argument("--start", type=int, default=0, help="first input index")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes, each on its own contiguous share of the inputs",
+    )
     parser.add_argument("--seed", type=int, default=1, help="which inputs (same seed, same inputs)")
     parser.add_argument("--timeout", type=float, default=5.0, help="CPU seconds one input may use")
     parser.add_argument(
@@ -863,7 +950,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.replay is not None:
         return replay(args, corpus)
-    summary = run(args, corpus)
+    summary = run_sharded(args, corpus) if args.jobs > 1 else run(args, corpus)
     _report(summary, Path(args.out))
     if summary.next_index < summary.count:
         print(f"interrupted at input {summary.next_index:,}: --resume continues the run")
