@@ -18,6 +18,7 @@ from factories import make_article
 from newsloom.errors import ConfigError
 from newsloom.settings import Settings
 from newsloom.store import open_store
+from newsloom.store.sqlite import SQLiteStore
 from newsloom.web import create_app, pages
 from newsloom.web.app import PageCache
 from web_helpers import T0, build_store, cluster
@@ -36,7 +37,7 @@ def test_cached_story_page_follows_views_and_a_new_analysis(tmp_path: Path) -> N
     url = f"sqlite:///{tmp_path / 'news.db'}"
     with open_store(url) as store:
         build_store(store)
-    with TestClient(create_app(url)) as client:
+    with TestClient(create_app(url, Settings(story_check_seconds=0.5))) as client:
         first = client.get(f"/story/{BRIDGE}")
         second = client.get(f"/story/{BRIDGE}")
         assert first.status_code == second.status_code == 200
@@ -302,3 +303,65 @@ def test_pages_are_also_dropped_when_their_text_passes_max_chars() -> None:
     assert cache.get("big", lambda: pytest.fail("kept")) == "x" * 500
     cache.clear()
     assert cache.chars == 0
+
+
+def test_a_story_page_reads_its_stamp_once_per_story_check_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    with open_store(url) as store:
+        build_store(store)
+    reads: list[str] = []
+    real = SQLiteStore.story_stamp
+
+    def counted(self: SQLiteStore, story_id: str):  # type: ignore[no-untyped-def]
+        reads.append(story_id)
+        return real(self, story_id)
+
+    monkeypatch.setattr(SQLiteStore, "story_stamp", counted)
+    kept = TestClient(create_app(url, Settings(story_check_seconds=3600)))
+    fresh = TestClient(create_app(url, Settings(story_check_seconds=0)))
+    with kept, fresh:
+        counts = []
+        for n in range(6):
+            counts.append(shown_views(kept.get(f"/story/{BRIDGE}").text))
+            if n % 2:  # views written to the store between readers
+                kept.app.state.views.flush()
+        # One read of the stamp for six readers, and every view counted exactly.
+        assert reads == [BRIDGE]
+        assert counts == list(range(counts[0], counts[0] + 6))
+        assert (
+            kept.get(f"/story/{BRIDGE}.json").json()["views"] == counts[-1]
+        )  # a JSON read counts no view
+
+        # A change to the story waits for the next check on the kept stamp...
+        with open_store(url) as store:
+            store.put_story_analysis(BRIDGE, [], [], members=3, summary=None)
+        time.sleep(0.3)
+        assert kept.get(f"/story/{BRIDGE}.json").json()["conflicts"]
+        # ...and with no interval it is seen by the next reader's check at once.
+        reads.clear()
+        fresh.get(f"/story/{BRIDGE}.json")
+        fresh.get(f"/story/{BRIDGE}.json")
+        assert reads == [BRIDGE, BRIDGE]
+        assert wait_for(lambda: fresh.get(f"/story/{BRIDGE}.json").json()["conflicts"] == [])
+
+
+def test_a_stamp_read_while_views_are_written_is_not_kept() -> None:
+    from newsloom.types import StoryStamp
+    from newsloom.web.stamps import StampCache
+
+    cache = StampCache(size=8, seconds=60.0)
+    stamp = StoryStamp("s1", "Title", None, 3, 7, None, views=10)
+    # A flush began before the read and is not over: the count may hold its
+    # views or not, so the stamp is used once and read again next time.
+    first = cache.get("s1", lambda _i: stamp, lambda: (4, 3))
+    assert first is not None and not first.views_exact
+    again = cache.get("s1", lambda _i: stamp, lambda: (4, 4))
+    assert again is not None and again.views_exact
+    # Kept now: views written later are added to the kept count.
+    cache.add_views("story", {("story", "s1"): 5, ("article", "s1"): 100})
+    kept = cache.get("s1", lambda _i: None, lambda: (9, 9))
+    assert kept is not None and kept.stamp.views == 15 and kept.views_exact
+    # No live story: nothing kept.
+    assert cache.get("gone", lambda _i: None, lambda: (9, 9)) is None

@@ -60,6 +60,10 @@ class Settings:
     page_cache_seconds: float = 10.0
     # ...and a page of search results at most once per this many seconds.
     search_cache_seconds: float = 60.0
+    # Web: a story page checks at most once per this many seconds whether its
+    # story changed (a new article, a merge, a new analysis), so a change shows
+    # up to this late; 0 checks on every request.
+    story_check_seconds: float = 5.0
     # Web: requests handled at once (threads, each on its own store connection).
     web_threads: int = 8
     # Web: a request that takes longer than this (milliseconds, from the app

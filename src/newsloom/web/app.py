@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,6 +35,7 @@ from newsloom.types import StoryStamp
 from newsloom.web import pages
 from newsloom.web.render import env, error_page, render
 from newsloom.web.security import HEAD_FLAG, Guard, RateLimiter
+from newsloom.web.stamps import KeptStamp, StampCache
 
 __all__ = ["PageCache", "StorePool", "ViewCounter", "build_app"]
 
@@ -52,6 +53,8 @@ STORY_PAGE_SECONDS = 60.0
 # provenance), so their text is bounded too.
 STORY_PAGES_KEPT = 2048
 STORY_PAGES_CHARS = 64 * 1024 * 1024
+# Stamps of stories read lately (a stamp is a few hundred bytes).
+STAMPS_KEPT = 16_384
 # Threads that compute expired pages again, shared by the page caches.
 RENEWAL_THREADS = 2
 # How long a reader waits for another's computation of the page it wants.
@@ -305,16 +308,30 @@ class ViewCounter:
     and never fails the page that triggered it.
     """
 
-    def __init__(self, pool: StorePool, seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        pool: StorePool,
+        seconds: float = 2.0,
+        on_written: Callable[[Mapping[tuple[str, str], int]], None] | None = None,
+    ) -> None:
         self.pool = pool
         self.seconds = seconds
+        # Told what each flush wrote, before the flush counts as finished.
+        self.on_written = on_written
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._pending: dict[tuple[str, str], int] = {}
         self._next_flush = time.monotonic() + seconds
         # Goes up whenever pending counts are taken to be written, so a reader
-        # that read a stored count before can tell that it may be short.
+        # that read a stored count before can tell that it may be short...
         self.flushes = 0
+        # ...and this when that flush is over, written or not.
+        self.finished = 0
+
+    def flush_counts(self) -> tuple[int, int]:
+        """Flushes begun and flushes over: equal when none is under way."""
+        with self._lock:
+            return self.flushes, self.finished
 
     def add(self, kind: str, item_id: str) -> None:
         with self._lock:
@@ -348,16 +365,21 @@ class ViewCounter:
             pending, self._pending = self._pending, {}
             self._next_flush = time.monotonic() + self.seconds
             self.flushes += 1
-        if not pending:
-            return
-        store = self.pool.get()
         try:
-            store.count_views(pending)
-        except Exception:
-            with self._lock:  # keep the counts for the next try
-                for key, count in pending.items():
-                    self._pending[key] = self._pending.get(key, 0) + count
-            raise
+            if not pending:
+                return
+            try:
+                self.pool.get().count_views(pending)
+            except Exception:
+                with self._lock:  # keep the counts for the next try
+                    for key, count in pending.items():
+                        self._pending[key] = self._pending.get(key, 0) + count
+                raise
+            if self.on_written is not None:
+                self.on_written(pending)
+        finally:
+            with self._lock:
+                self.finished += 1
 
 
 def json_text(data: Any) -> str:
@@ -415,7 +437,12 @@ def build_app(pool: StorePool) -> FastAPI:
     )
     app.state.pool = pool
     app.state.dont_miss = TimedCache(DONT_MISS_SECONDS)
-    app.state.views = ViewCounter(pool)
+    settings = pool.settings or Settings()
+    app.state.stamps = StampCache(STAMPS_KEPT, settings.story_check_seconds)
+    stamps: StampCache = app.state.stamps
+    app.state.views = ViewCounter(
+        pool, on_written=lambda written: stamps.add_views("story", written)
+    )
     # Expired pages are computed again on these threads (each with its own
     # store connection), never by the reader that finds them expired.
     renewer = ThreadPoolExecutor(RENEWAL_THREADS, thread_name_prefix="page-renewal")
@@ -423,7 +450,6 @@ def build_app(pool: StorePool) -> FastAPI:
     app.state.story_pages = PageCache(
         STORY_PAGES_KEPT, STORY_PAGE_SECONDS, renewer=renewer, max_chars=STORY_PAGES_CHARS
     )
-    settings = pool.settings or Settings()
     if settings.web_threads < 1:
         raise ConfigError(f"setting web_threads: {settings.web_threads} (at least 1)")
     # Pages that change only when stories do: computed once per interval and
@@ -506,18 +532,22 @@ def build_app(pool: StorePool) -> FastAPI:
             raise not_found("story")
         return story
 
-    def story_views(stamp: StoryStamp, flushes: int) -> int:
-        # The stamp's stored count plus the ones not written yet, unless some
-        # were written since the stamp was read: then the store is asked again.
-        if views.flushes != flushes:
-            return views.views("story", stamp.id)
-        return stamp.views + views.pending("story", stamp.id)
+    def story_views(kept: KeptStamp) -> int:
+        # The stamp's stored count plus the ones not written yet, unless the
+        # stamp was read while some were being written: then the store is asked.
+        if not kept.views_exact:
+            return views.views("story", kept.stamp.id)
+        return kept.stamp.views + views.pending("story", kept.stamp.id)
 
-    def story_stamp(story_id: str) -> StoryStamp | str:
+    def story_stamp(story_id: str) -> KeptStamp | str:
         """The story's stamp, or for a prefix or a merged-away id the id to redirect to."""
-        stamp = store().story_stamp(story_id) if _ID.fullmatch(story_id) else None
-        if stamp is not None:
-            return stamp
+        kept = (
+            stamps.get(story_id, lambda i: store().story_stamp(i), views.flush_counts)
+            if _ID.fullmatch(story_id)
+            else None
+        )
+        if kept is not None:
+            return kept
         story = find_story(story_id)  # a prefix, a merged-away id, or none (404)
         if story.id != story_id:  # one address per story
             return story.id
@@ -545,12 +575,11 @@ def build_app(pool: StorePool) -> FastAPI:
 
     @app.get("/story/{story_id}.json")
     def story_json(story_id: str, page: PageNo = 1) -> Response:
-        flushes = views.flushes
-        stamp = story_stamp(story_id)
-        if isinstance(stamp, str):
-            return RedirectResponse(f"{pages.story_path(stamp)}.json?page={page}", 308)
-        count = story_views(stamp, flushes)
-        entry = story_entry(stamp, page, "json")
+        kept = story_stamp(story_id)
+        if isinstance(kept, str):
+            return RedirectResponse(f"{pages.story_path(kept)}.json?page={page}", 308)
+        count = story_views(kept)
+        entry = story_entry(kept.stamp, page, "json")
         text = entry.text(str(count))
         if text is None:
             return JSONResponse((entry.data or {}) | {"views": count})
@@ -566,19 +595,18 @@ def build_app(pool: StorePool) -> FastAPI:
 
     @app.get("/story/{story_id}", response_class=HTMLResponse)
     def story_html(story_id: str, request: Request, page: PageNo = 1) -> Response:
-        flushes = views.flushes
-        stamp = story_stamp(story_id)
-        if isinstance(stamp, str):
-            return RedirectResponse(f"{pages.story_path(stamp)}?page={page}", 308)
+        kept = story_stamp(story_id)
+        if isinstance(kept, str):
+            return RedirectResponse(f"{pages.story_path(kept)}?page={page}", 308)
         # Counted by page alone: no cookie, no address, nothing about the reader.
         if not request.scope.get(HEAD_FLAG):
-            views.add("story", stamp.id)
-        count = story_views(stamp, flushes)
-        entry = story_entry(stamp, page, "html")
+            views.add("story", kept.stamp.id)
+        count = story_views(kept)
+        entry = story_entry(kept.stamp, page, "html")
         text = entry.text(env.filters["plural"](count, "view"))
         if text is None:
             data = (entry.data or {}) | {"views": count}
-            return _html("story.html", **data, page_path=pages.story_path(stamp.id))
+            return _html("story.html", **data, page_path=pages.story_path(kept.stamp.id))
         return HTMLResponse(text)
 
     @app.get("/feed.atom")
