@@ -158,9 +158,13 @@ def _domain(url: str | None) -> str | None:
 
 def _outlet_names(article: Article) -> list[str]:
     """Names an outlet goes by: "Tesk Valley Radio: News" -> "Tesk Valley Radio"."""
+    return _site_names(article.site_name)
+
+
+def _site_names(site_name: str | None) -> list[str]:
     names: list[str] = []
-    if article.site_name:
-        name = _SITE_SUFFIX.sub("", article.site_name).strip()
+    if site_name:
+        name = _SITE_SUFFIX.sub("", site_name).strip()
         names.append(name)
         if name.lower().startswith("the "):
             names.append(name[4:])
@@ -175,21 +179,29 @@ def _short_name(name: str) -> str | None:
     return words[-1]
 
 
-def _mention_patterns(source: Article) -> list[re.Pattern[str]]:
-    """Ways a page names the source outlet: its name, "the <Short>", domain, URL."""
-    patterns: list[re.Pattern[str]] = []
-    for name in _outlet_names(source):
-        patterns.append(re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)"))
+def _mention_pattern(source: Article) -> re.Pattern[str] | None:
+    """Ways a page names the source outlet: its name, "the <Short>", domain, URL
+    (one pattern, so a sentence is searched once per pair)."""
+    return _mention_regex(source.site_name, source.url, source.canonical_url)
+
+
+@lru_cache(maxsize=256)
+def _mention_regex(
+    site_name: str | None, url: str | None, canonical_url: str | None
+) -> re.Pattern[str] | None:
+    ways: list[str] = []
+    for name in _site_names(site_name):
+        ways.append(r"(?<!\w)" + re.escape(name) + r"(?!\w)")
         short = _short_name(name)
         if short:
             # "told the Examiner": the capitalised short name after "the".
-            patterns.append(re.compile(r"\b[Tt]he " + re.escape(short) + r"(?!\w)"))
-    for url in {source.url, source.canonical_url} - {None}:
-        patterns.append(re.compile(re.escape(url.rstrip("/"))))
-    domain = _domain(source.canonical_url) or _domain(source.url)
+            ways.append(r"\b[Tt]he " + re.escape(short) + r"(?!\w)")
+    for address in sorted({url, canonical_url} - {None}):
+        ways.append(re.escape(address.rstrip("/")))
+    domain = _domain(canonical_url) or _domain(url)
     if domain:
-        patterns.append(re.compile(r"(?<![\w.])" + re.escape(domain) + r"(?!\w)", re.IGNORECASE))
-    return patterns
+        ways.append(r"(?i:(?<![\w.])" + re.escape(domain) + r"(?!\w))")
+    return re.compile("|".join(f"(?:{w})" for w in ways)) if ways else None
 
 
 @lru_cache(maxsize=256)
@@ -206,12 +218,12 @@ def _normalized_sentences(text: str) -> tuple[str, ...]:
 def _names_in_text(derived: Article, source: Article) -> bool:
     """The derived text names the source outside sentences copied from it (a
     copy of "seen by the Gazette" is the Gazette's words, not credit)."""
-    patterns = _mention_patterns(source)
-    if not patterns:
+    pattern = _mention_pattern(source)
+    if pattern is None:
         return False
     source_sentences: tuple[str, ...] | None = None
     for sentence in _sentence_texts(derived.text):
-        if not any(p.search(sentence) for p in patterns):
+        if not pattern.search(sentence):
             continue
         if source_sentences is None:
             source_sentences = _normalized_sentences(source.text)
