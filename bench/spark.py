@@ -34,7 +34,10 @@ A 20,000-page run takes hours on two cores.  With ``--keep DIR --resume``
 each mode's figures are saved in ``DIR/runs.json`` as soon as it ends, with
 the commit, the time and the load average, and a later run on the same
 folder measures only what is missing (``--only single`` etc. picks modes);
-the report says when the modes come from different commits.
+the report says when the modes come from different commits.  ``--state
+FILE`` keeps that record elsewhere (``bench/results/spark_20000.json`` in the
+repository, so that sittings on fresh machines add up): the WARC is then
+rebuilt where it is missing, and the runs stand if its pages are the same.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eval"))
 
@@ -100,9 +104,16 @@ def perturb(doc: Doc, url: str, copy: int, when: datetime, rng: random.Random) -
     return meta + html
 
 
-def build_warc(path: Path, pages: int, seed: int) -> None:
+def build_warc(path: Path, pages: int, seed: int) -> str:
+    """Write the WARC; returns a digest of its pages (addresses and bodies),
+    the same whenever the same pages are built (record ids and gzip headers
+    differ from build to build)."""
+    import hashlib
+
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
+
+    digest = hashlib.sha256()
 
     # At least eight copies of each source page, so a short run has copies too.
     docs = source_pages()[: max(1, pages // 8)]
@@ -116,6 +127,8 @@ def build_warc(path: Path, pages: int, seed: int) -> None:
             when = MONTH_START + step * index
             url = f"https://outlet{index % 97}.example/{copy}/{index}"
             body = perturb(doc, url, copy, when, rng).encode("utf-8")
+            digest.update(f"{url}\n{len(body)}\n".encode())
+            digest.update(body)
             headers = StatusAndHeaders(
                 "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
             )
@@ -127,6 +140,7 @@ def build_warc(path: Path, pages: int, seed: int) -> None:
                 warc_headers_dict={"WARC-Date": when.strftime("%Y-%m-%dT%H:%M:%SZ")},
             )
             writer.write_record(record)
+    return digest.hexdigest()
 
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -353,19 +367,23 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def load_state(path: Path, pages: int, seed: int) -> dict[str, dict[str, object]]:
-    """Runs measured before on this folder's WARC (``--resume``), by mode."""
+def load_state(path: Path, pages: int, seed: int) -> dict[str, Any]:
+    """What was measured before on this WARC (``--resume``): ``runs`` by mode
+    and the WARC's ``digest``."""
     if not path.is_file():
-        return {}
+        return {"runs": {}, "digest": None}
     state = json.loads(path.read_text())
     if (state.get("pages"), state.get("seed")) != (pages, seed):
         sys.exit(f"{path} is for --pages {state.get('pages')} --seed {state.get('seed')}")
-    return dict(state.get("runs", {}))
+    return {"runs": dict(state.get("runs", {})), "digest": state.get("digest")}
 
 
-def save_state(path: Path, pages: int, seed: int, runs: dict[str, dict[str, object]]) -> None:
+def save_state(
+    path: Path, pages: int, seed: int, digest: str | None, runs: dict[str, dict[str, object]]
+) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pages": pages, "seed": seed, "runs": runs}, indent=1))
+    record = {"pages": pages, "seed": seed, "digest": digest, "runs": runs}
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
     tmp.replace(path)
 
 
@@ -399,29 +417,42 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="measure only this mode (repeatable); with --keep --resume the "
         "three can be measured in separate sittings",
     )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="where the measured runs are saved (default DIR/runs.json); a file "
+        "kept elsewhere, e.g. in the repository, survives the folder: a rebuilt "
+        "WARC with the same pages keeps the runs measured on the old one",
+    )
     # Internal: the single-process run in its own child process.
     parser.add_argument("--single-child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.single_child:
         single_child(*args.single_child)
         return
-    if args.resume and args.keep is None:
-        parser.error("--resume needs --keep DIR")
+    if args.resume and args.keep is None and args.state is None:
+        parser.error("--resume needs --keep DIR or --state FILE")
     if not become_subreaper():
         print("note: not Linux; CPU times may miss processes nobody waited for", flush=True)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="newsloom-bench-spark-"))
     folder.mkdir(parents=True, exist_ok=True)
-    state_path = folder / "runs.json"
-    done = load_state(state_path, args.pages, args.seed) if args.resume else {}
+    state_path = args.state or folder / "runs.json"
+    state = load_state(state_path, args.pages, args.seed) if args.resume else {}
+    done = state.get("runs", {})
+    digest = state.get("digest")
     try:
         warc = folder / "bench.warc.gz"
-        if args.resume and warc.is_file() and state_path.is_file():
+        if args.resume and warc.is_file() and state_path.is_file() and digest:
             print(f"reusing the WARC of {args.pages} pages in {folder}", flush=True)
         else:
             print(f"building a WARC of {args.pages} pages in {folder} …", flush=True)
-            build_warc(warc, args.pages, args.seed)
-            done = {}
-            save_state(state_path, args.pages, args.seed, done)
+            built = build_warc(warc, args.pages, args.seed)
+            if built != digest:
+                if done:
+                    print("  its pages differ from the measured runs' WARC: measuring anew")
+                done = {}
+            digest = built
+            save_state(state_path, args.pages, args.seed, digest, done)
         for mode in args.only or list(MODES):
             if mode in done:
                 print(f"  {MODES[mode]}: measured before (commit {done[mode]['commit']})")
@@ -437,13 +468,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 "load_average": os.getloadavg()[0],
             }
-            save_state(state_path, args.pages, args.seed, done)
+            save_state(state_path, args.pages, args.seed, digest, done)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
     missing = [MODES[m] for m in MODES if m not in done]
     if missing:
-        print(f"not measured yet: {', '.join(missing)} (rerun with --keep {folder} --resume)")
+        again = f"--keep {folder}" + (f" --state {args.state}" if args.state else "")
+        print(f"not measured yet: {', '.join(missing)} (rerun with {again} --resume)")
         return
     for m in MODES:
         print(
