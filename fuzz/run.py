@@ -24,14 +24,19 @@ control characters in extracted text).  Anything else is a finding:
 * a worker whose memory passes ``--max-rss-mb`` is killed and the input saved.
 
 Input ``i`` is a pure function of ``(--seed, i)``, so a run is reproducible,
-``--resume`` continues one from ``fuzz/out/state.json``, and
+``--resume`` continues one from its state under ``--out`` (``fuzz/out/``), and
 ``--replay I`` re-runs a single input in this process with its traceback.
+``--jobs N`` (one per core by default) splits the inputs into N contiguous
+shares, each run by its own worker with its own state and findings under
+``OUT/shard-K/``; the report adds them up.  ``--start`` and ``--count`` pick
+the range of inputs.
 
 Usage::
 
     .venv/bin/python fuzz/run.py                      # 1,000,000 inputs
     .venv/bin/python fuzz/run.py --count 50000 --seed 7
     .venv/bin/python fuzz/run.py --resume             # continue the last run
+    .venv/bin/python fuzz/run.py --jobs 1             # one worker (default: one per core)
     .venv/bin/python fuzz/run.py --replay 12345 --seed 7
 """
 
@@ -926,8 +931,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=1,
-        help="worker processes, each on its own contiguous share of the inputs",
+        default=os.cpu_count() or 1,
+        help="worker processes, each on its own share of the inputs (default: one per core)",
     )
     parser.add_argument("--seed", type=int, default=1, help="which inputs (same seed, same inputs)")
     parser.add_argument("--timeout", type=float, default=5.0, help="CPU seconds one input may use")
@@ -939,7 +944,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-rss-mb", type=int, default=1536, help="worker memory limit")
     parser.add_argument("--progress", type=float, default=30.0, help="seconds between reports")
-    parser.add_argument("--resume", action="store_true", help="continue from fuzz/out/state.json")
+    parser.add_argument("--resume", action="store_true", help="continue the run saved under --out")
     parser.add_argument("--replay", type=int, help="re-run one input here, with its traceback")
     parser.add_argument("--out", default=str(OUT), help="where findings and state go")
     args = parser.parse_args(argv)
@@ -950,7 +955,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.replay is not None:
         return replay(args, corpus)
-    summary = run_sharded(args, corpus) if args.jobs > 1 else run(args, corpus)
+    out = Path(args.out)
+    # A run started on one worker is resumed on one worker, whatever --jobs says.
+    single = args.resume and (out / "state.json").exists() and not (out / "shards.json").exists()
+    summary = run_sharded(args, corpus) if args.jobs > 1 and not single else run(args, corpus)
     _report(summary, Path(args.out))
     if summary.next_index < summary.count:
         print(f"interrupted at input {summary.next_index:,}: --resume continues the run")
