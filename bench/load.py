@@ -605,6 +605,9 @@ class Result:
     server_slow_max_ms: float = 0.0
     # The second client (web.RAW_LOAD) right after wrk, same load and ingest.
     check: dict[str, Any] | None = None
+    # TCP loss counters over wrk's measured window and over the second client's.
+    tcp_wrk: dict[str, int] = field(default_factory=dict)
+    tcp_check: dict[str, int] = field(default_factory=dict)
 
     def count(self, low: int, high: int) -> int:
         return sum(n for code, n in self.statuses.items() if low <= int(code) < high)
@@ -655,14 +658,17 @@ def measure(
             result.load_before = os.getloadavg()[0]
             began = time.time()
             log_from = serve_log.stat().st_size
+            tcp = tcp_counters()
             with Probe(base, paths) as probe:
                 raw = web.run_wrk(base, paths, args.duration, args.connections, workdir, WRK_LUA)
             ended = time.time()
             log_to = serve_log.stat().st_size
+            result.tcp_wrk = counter_change(tcp, tcp := tcp_counters())
             if args.check_duration > 0:
                 result.check = web.run_raw(
                     base, paths, args.check_duration, args.connections, workdir
                 )
+                result.tcp_check = counter_change(tcp, tcp_counters())
             result.load_after = os.getloadavg()[0]
             result.ingest_alive = ingest is not None and ingest.poll() is None
         result.by_kind = probe.summary()
@@ -694,6 +700,44 @@ def measure(
     )
     result.server_errors_logged = serve_text.count("error serving ")
     return result
+
+
+# Loss on loopback shows as retransmissions: a segment dropped when a queue
+# overflows is sent again after the retransmission timeout (200 ms at least,
+# doubling), which is a latency tail that no server-side log can see.
+TCP_COUNTERS = {
+    "Tcp.RetransSegs": "retransmitted segments",
+    "TcpExt.TCPTimeouts": "retransmission timeouts",
+    "TcpExt.ListenOverflows": "accept queue overflows",
+    "TcpExt.TCPBacklogDrop": "socket backlog drops",
+}
+
+
+def tcp_counters() -> dict[str, int]:
+    """This network namespace's TCP loss counters (``/proc/net``), plus packets
+    the kernel's per-CPU input queues dropped; empty where ``/proc`` lacks them."""
+    values: dict[str, int] = {}
+    for name in ("snmp", "netstat"):
+        try:
+            lines = Path("/proc/net", name).read_text().splitlines()
+        except OSError:
+            continue
+        for head, row in zip(lines[::2], lines[1::2], strict=False):
+            keys, numbers = head.split(), row.split()
+            prefix = keys[0].rstrip(":")
+            for key, number in zip(keys[1:], numbers[1:], strict=False):
+                if f"{prefix}.{key}" in TCP_COUNTERS:
+                    values[f"{prefix}.{key}"] = int(number)
+    try:
+        softnet = Path("/proc/net/softnet_stat").read_text().splitlines()
+        values["softnet.dropped"] = sum(int(line.split()[1], 16) for line in softnet)
+    except (OSError, IndexError, ValueError):
+        pass
+    return values
+
+
+def counter_change(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {key: after[key] - before[key] for key in after if key in before}
 
 
 def slow_requests(text: str) -> tuple[dict[str, int], float]:
@@ -779,6 +823,11 @@ def check_errors(raw: dict[str, Any]) -> int:
     return bad - refused + sum(int(raw[k]) for k in ("connect", "read", "write", "timeout"))
 
 
+def _tcp_cell(change: dict[str, int]) -> str:
+    keys = [*TCP_COUNTERS, "softnet.dropped"]
+    return ", ".join(str(change[k]) if k in change else "?" for k in keys) if change else "-"
+
+
 def report(results: list[Result], args: argparse.Namespace) -> None:
     headers = ["", *(r.backend for r in results)]
 
@@ -843,6 +892,11 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         row(
             "second client: errors (non-2xx, connect, read, timeout)",
             lambda r: "-" if r.check is None else str(check_errors(r.check)),
+        ),
+        row(
+            "TCP during wrk / the second client: retransmitted segments, timeouts, "
+            "accept queue overflows, backlog and input-queue drops",
+            lambda r: f"{_tcp_cell(r.tcp_wrk)} / {_tcp_cell(r.tcp_check)}",
         ),
         row(
             f"requests the server took over {SLOW_MS} ms on: home / story / search (max ms)",
