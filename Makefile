@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-postgres test-spark test-browser lint format eval bench fuzz reliability clean
+.PHONY: install demo test test-postgres postgresql-server test-spark test-browser lint format eval bench fuzz reliability reliability-postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,16 +26,19 @@ test: $(STAMP)
 # The Store contract suite and the concurrent-ingest tests on a real PostgreSQL
 # server: Debian's postgresql is installed when missing (as root), and the tests
 # start a throwaway server on loopback (initdb in a temporary directory) and stop it.
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) postgresql-server
+	NEWSLOOM_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest tests/postgres
+
+# Debian's PostgreSQL server binaries, installed when missing (as root).
+postgresql-server:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get install -y postgresql || (apt-get update && apt-get install -y postgresql)); \
 	  else \
-	    echo "test-postgres needs Debian's postgresql package:" \
-	         "run 'sudo apt-get install -y postgresql' and retry" >&2; exit 1; \
+	    echo "PostgreSQL's server is needed here: Debian's postgresql package." \
+	         "Run 'sudo apt-get install -y postgresql' and retry" >&2; exit 1; \
 	  fi; \
 	fi
-	NEWSLOOM_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest tests/postgres
 
 # `newsloom batch` on Spark local[*] (pyspark from PyPI, Java 17+ from Debian when missing).
 test-spark: $(STAMP)
@@ -101,6 +104,11 @@ fuzz: $(STAMP)
 # Shorter: make reliability RELIABILITY_ARGS="--pages 1000 --kills 5".
 reliability: $(STAMP)
 	$(BIN)/python reliability/crash.py --pages 5000 --kills 20 $(RELIABILITY_ARGS)
+
+# The same with the uninterrupted run and the killed store both on a throwaway
+# PostgreSQL server (amcheck on every btree index after each kill).
+reliability-postgres: $(STAMP) postgresql-server
+	$(BIN)/python reliability/crash.py --pages 5000 --kills 20 --postgres $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -17,17 +17,25 @@ its first article was stored) and that start-up plus twice the reference's
 remaining time divided by K, so the K kills together spread over a whole
 ingest: start-up, batches, story placement and the final analysis.
 
+R is a SQLite file unless ``--reference-url`` names another store.  The kill
+delays follow R's pace, so R should be on S's kind of store: PostgreSQL
+ingests more slowly than SQLite here, and delays timed on a SQLite R end
+before S on PostgreSQL reaches its final analysis.  ``--postgres`` starts a
+throwaway PostgreSQL server (``tests/postgres/server.py``) and puts both R
+and S on it, each in a new database.
+
 ``--models light`` runs the same CLI with small stand-in models
 (``reliability/light_models.py``) for a fast run; the default is the real ones.
 
 Usage: ``.venv/bin/python reliability/crash.py [--pages N] [--kills K] [--seed S]
-[--store-url URL] [--models real|light] [--keep DIR]``.  Exit status 0 when
-every check passed, 1 otherwise.
+[--store-url URL [--reference-url URL] | --postgres] [--models real|light]
+[--keep DIR]``.  Exit status 0 when every check passed, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -38,9 +46,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -160,18 +169,25 @@ class Harness:
     def run_timed(self, store_url: str) -> tuple[dict[str, object], float, float]:
         """Like ``run``, also timing the start-up: until the first article is stored."""
         path = sqlite_path(store_url)
-        started = time.perf_counter()
-        process = self.start(store_url)
-        first = None
-        while process.poll() is None:
-            watching = first is None and path is not None
-            if watching and _count_sqlite(path, "SELECT count(*) FROM articles"):
-                first = time.perf_counter() - started
-            time.sleep(POLL)
-        out, err = process.communicate()
-        seconds = time.perf_counter() - started
-        # Without a file to watch, call a tenth of the run start-up.
-        return _report(process, out, err), seconds, first if first is not None else seconds / 10
+        with contextlib.ExitStack() as stack:
+            # Another kind of store is watched through the Store API; the
+            # harness has opened (and so migrated) it before, when it checked
+            # that the store was empty.
+            watched = None if path is not None else stack.enter_context(open_store(store_url))
+            started = time.perf_counter()
+            process = self.start(store_url)
+            first = None
+            while process.poll() is None:
+                if first is None and (
+                    watched.count_articles()
+                    if watched is not None
+                    else _count_sqlite(path, "SELECT count(*) FROM articles")  # type: ignore[arg-type]
+                ):
+                    first = time.perf_counter() - started
+                time.sleep(POLL)
+            out, err = process.communicate()
+            seconds = time.perf_counter() - started
+        return _report(process, out, err), seconds, first if first is not None else seconds
 
     def kill_after(self, store_url: str, delay: float) -> bool:
         """Start an ingest and SIGKILL it after ``delay`` s; False if it finished first."""
@@ -213,6 +229,7 @@ def run_harness(
     workdir: Path,
     *,
     store_url: str | None = None,
+    reference_url: str | None = None,
     models: str = "real",
     log: Callable[[str], None] = lambda _line: None,
 ) -> Outcome:
@@ -224,17 +241,20 @@ def run_harness(
         f" in {source.path}"
     )
     harness = Harness(source, workdir, models)
-    reference_url = f"sqlite:///{workdir / 'reference.db'}"
+    reference_url = reference_url or f"sqlite:///{workdir / 'reference.db'}"
     target_url = store_url or f"sqlite:///{workdir / 'resumed.db'}"
-    target_path = sqlite_path(target_url)
-    if target_path is not None:
-        # Left for the first run to create, so a kill can land in its migrations.
-        if target_path.exists():
-            raise RuntimeError(f"{target_path} exists: the harness needs a new store")
-    else:
-        with open_store(target_url) as store:
-            if store.count_articles():
-                raise RuntimeError(f"{target_url} is not empty: the harness needs a new store")
+    if reference_url == target_url:
+        raise RuntimeError("the reference store and the resumed store must differ")
+    for url in (reference_url, target_url):
+        path = sqlite_path(url)
+        if path is not None:
+            # Left for the first run to create, so a kill can land in its migrations.
+            if path.exists():
+                raise RuntimeError(f"{path} exists: the harness needs a new store")
+        else:
+            with open_store(url) as store:
+                if store.count_articles():
+                    raise RuntimeError(f"{url} is not empty: the harness needs a new store")
 
     reference_report, reference_seconds, startup = harness.run_timed(reference_url)
     with open_store(reference_url) as store:
@@ -314,6 +334,24 @@ def print_table(outcome: Outcome) -> None:
         )
 
 
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[Any]:
+    """A PostgreSQL server on loopback for the run, stopped and deleted after it."""
+    tests = str(REPO_ROOT / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from postgres.server import ServerUnavailable, start_server  # the tests' server, as is
+
+    try:
+        server = start_server()
+    except ServerUnavailable as exc:
+        raise SystemExit(f"crash.py --postgres: {exc}") from exc
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=5000)
@@ -322,30 +360,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--store-url", default=None, help="store S (default: a SQLite file in the temp folder)"
     )
+    parser.add_argument(
+        "--reference-url",
+        default=None,
+        help="store R, the uninterrupted run (default: a SQLite file in the temp folder)",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="R and S in two new databases of a throwaway PostgreSQL server",
+    )
     parser.add_argument("--models", choices=("real", "light"), default="real")
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep the files")
     args = parser.parse_args(argv)
     if args.pages < 1 or args.kills < 0:
         parser.error("--pages must be positive and --kills not negative")
+    if args.postgres and (args.store_url or args.reference_url):
+        parser.error("--postgres picks both stores: leave out --store-url and --reference-url")
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    # SIGTERM unwinds like Ctrl-C, so a throwaway server and folder are removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     started = time.perf_counter()
-    if args.keep is not None:
+    with contextlib.ExitStack() as stack:
+        store_url, reference_url = args.store_url, args.reference_url
+        if args.postgres:
+            server = stack.enter_context(throwaway_postgres())
+            reference_url = server.url(server.create_database("crash_reference"))
+            store_url = server.url(server.create_database("crash_resumed"))
+            log(f"PostgreSQL {server.bin_dir.parent.name} on port {server.port}: R and S there")
+        if args.keep is not None:
+            folder = args.keep
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="newsloom-crash-"))
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
         outcome = run_harness(
-            args.pages, args.kills, args.seed, args.keep,
-            store_url=args.store_url, models=args.models, log=log,
+            args.pages, args.kills, args.seed, folder,
+            store_url=store_url, reference_url=reference_url, models=args.models, log=log,
         )  # fmt: skip
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="newsloom-crash-"))
-        try:
-            outcome = run_harness(
-                args.pages, args.kills, args.seed, folder,
-                store_url=args.store_url, models=args.models, log=log,
-            )  # fmt: skip
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
     print_table(outcome)
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0 if outcome.ok else 1
