@@ -894,8 +894,8 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
             lambda r: "-" if r.check is None else str(check_errors(r.check)),
         ),
         row(
-            "TCP during wrk / the second client: retransmitted segments, timeouts, "
-            "accept queue overflows, backlog and input-queue drops",
+            f"TCP during wrk / the second client: {', '.join(TCP_COUNTERS.values())}, "
+            "input-queue drops",
             lambda r: f"{_tcp_cell(r.tcp_wrk)} / {_tcp_cell(r.tcp_check)}",
         ),
         row(

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import random
@@ -170,19 +171,18 @@ class Harness:
         """Like ``run``, also timing the start-up: until the first article is stored."""
         path = sqlite_path(store_url)
         with contextlib.ExitStack() as stack:
-            # Another kind of store is watched through the Store API; the
-            # harness has opened (and so migrated) it before, when it checked
-            # that the store was empty.
-            watched = None if path is not None else stack.enter_context(open_store(store_url))
+            count: Callable[[], int]
+            if path is not None:
+                count = functools.partial(_count_sqlite, path, "SELECT count(*) FROM articles")
+            else:
+                # Through the Store API: the harness opened (and so migrated)
+                # this store before, when it checked that it was empty.
+                count = stack.enter_context(open_store(store_url)).count_articles
             started = time.perf_counter()
             process = self.start(store_url)
             first = None
             while process.poll() is None:
-                if first is None and (
-                    watched.count_articles()
-                    if watched is not None
-                    else _count_sqlite(path, "SELECT count(*) FROM articles")  # type: ignore[arg-type]
-                ):
+                if first is None and count():
                     first = time.perf_counter() - started
                 time.sleep(POLL)
             out, err = process.communicate()
