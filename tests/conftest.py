@@ -11,6 +11,15 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NEWSLOOM_SHARED", REPO.parent / "shared"))
 
 
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``; a test that needs it is skipped where it is missing."""
+    data = SHARED / "data"
+    if not (data / "ecbplus").is_dir():
+        pytest.skip(f"shared data sets not found under {data}")
+    return data
+
+
 def seed_path(prefix: str) -> Path:
     matches = sorted((SHARED / "seeds").glob(f"{prefix}_*.txt"))
     if not matches:

@@ -9,7 +9,6 @@ article moved to another story, an orphan row and a re-queued analysis.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import sys
@@ -33,13 +32,9 @@ from reliability.crash import Outcome, run_harness  # noqa: E402
 
 from newsloom.store import open_store  # noqa: E402
 
-DATA = Path(os.environ.get("NEWSLOOM_SHARED", REPO.parent / "shared")) / "data"
-
 
 @pytest.fixture(scope="module")
-def crashed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Outcome, Path]:
-    if not (DATA / "ecbplus").is_dir():
-        pytest.skip(f"shared data sets not found under {DATA}")
+def crashed(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> tuple[Outcome, Path]:
     workdir = tmp_path_factory.mktemp("crash")
     outcome = run_harness(300, 3, seed=11, workdir=workdir, models="light")
     return outcome, workdir

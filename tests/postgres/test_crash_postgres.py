@@ -7,7 +7,6 @@ every kill and at the end, ``amcheck`` checks every btree index of S.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -21,14 +20,10 @@ if str(REPO) not in sys.path:
 
 from reliability.crash import run_harness  # noqa: E402
 
-DATA = Path(os.environ.get("NEWSLOOM_SHARED", REPO.parent / "shared")) / "data"
-
 
 def test_a_killed_postgres_ingest_resumes_to_the_uninterrupted_run(
-    pg_server: PostgresServer, tmp_path: Path
+    pg_server: PostgresServer, tmp_path: Path, shared_data: Path
 ) -> None:
-    if not (DATA / "ecbplus").is_dir():
-        pytest.skip(f"shared data sets not found under {DATA}")
     reference = pg_server.url(pg_server.create_database())
     resumed = pg_server.url(pg_server.create_database())
     outcome = run_harness(
