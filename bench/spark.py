@@ -468,6 +468,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 "load_average": os.getloadavg()[0],
             }
+            if mode != "single":
+                # The steps say where a run's time went; kept so a later
+                # sitting's report can still show them.
+                done[mode]["steps"] = json.loads(measured.stdout).get("timings", {})
             save_state(state_path, args.pages, args.seed, digest, done)
     finally:
         if args.keep is None:
@@ -482,6 +486,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{MODES[m]}: commit {done[m]['commit']}, finished {done[m]['finished']}, "
             f"load average at the end {float(done[m]['load_average']):.1f}"
         )
+        if done[m].get("steps"):
+            steps = {k: round(float(v), 1) for k, v in done[m]["steps"].items()}
+            print(f"  steps (seconds): {json.dumps(steps)}")
     commits = {str(done[m]["commit"]) for m in MODES}
     if len(commits) > 1:
         print(
