@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,10 +34,17 @@ START_SECONDS = 90.0
 JOB_SECONDS = 900.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports: every socket stays open until all are bound, so the
+    OS cannot hand the same port out twice."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _spark_bin() -> Path:
@@ -57,11 +65,27 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def _alive_workers(ui_port: int) -> int:
+def _ui_port(master_log: Path, asked: int) -> int:
+    """The port the master's web UI really bound: Spark moves to the next port
+    when the one asked for is taken, and says so only in its log."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as answer:
-            state = json.load(answer)
+        text = master_log.read_text(errors="replace")
     except OSError:
+        return asked
+    bound = re.search(r"Bound MasterWebUI to \S+ and started at \S+:(\d+)", text.replace(",", ""))
+    return int(bound.group(1)) if bound else asked
+
+
+def _alive_workers(ui_port: int, master_url: str) -> int:
+    """Alive workers of *our* master; 0 while the UI is not up or the port
+    answers with something else (another service, an HTML page)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as answer:
+            state = json.load(answer)
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(state, dict) or state.get("url") != master_url:
         return 0
     return sum(1 for w in state.get("workers", []) if w.get("state") == "ALIVE")
 
@@ -69,7 +93,7 @@ def _alive_workers(ui_port: int) -> int:
 @contextmanager
 def standalone_cluster(tmp: Path) -> Iterator[str]:
     """A master and one two-core worker on loopback; yields the master URL."""
-    port, ui, worker_ui = _free_port(), _free_port(), _free_port()
+    port, ui, worker_ui = _free_ports(3)
     url = f"spark://127.0.0.1:{port}"
     env = _env(tmp)
     spark_class = str(_spark_bin() / "spark-class")
@@ -105,7 +129,7 @@ def standalone_cluster(tmp: Path) -> Iterator[str]:
                 )
             )
         deadline = time.monotonic() + START_SECONDS
-        while _alive_workers(ui) < 1:
+        while _alive_workers(_ui_port(tmp / "master.log", ui), url) < 1:
             if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
                 text = "\n".join(
                     (tmp / f"{n}.log").read_text()[-2000:] for n in ("master", "worker")
