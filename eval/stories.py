@@ -65,6 +65,7 @@ import json
 import platform
 import random
 import re
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -308,38 +309,42 @@ def tuned_on_scored(system: System, gold: list[str]) -> Result:
 def report_one_setting(
     curves: dict[str, dict[str, list[tuple[Any, float]]]],
     describe: dict[str, Callable[[Any], str]],
-    online: dict[str, float],
+    online: dict[tuple[str, str], float],
 ) -> None:
     """The third protocol: each baseline with the one setting that does best on all
     data sets together (highest mean B-cubed F1 against the story, each data set
-    counted once), as newsloom's defaults are one setting for every data set."""
-    datasets = sorted({name.split(",")[0] for name in online})
+    counted once), as newsloom's defaults are one setting for every data set.
+
+    ``curves``: system → data set → (setting, F1) of its sweep; ``online``:
+    (data set, order) → F1 of newsloom's defaults.  Batch systems score the
+    same in every order of a data set."""
+    datasets = sorted({dataset for dataset, _ in online})
     if len(datasets) < 2:
         return
-    columns = list(online)
     rows: list[list[Any]] = []
     for system, per_set in curves.items():
-        if set(per_set) != set(datasets):
+        if not set(datasets) <= set(per_set):
             continue
-        f1s = {ds: dict(curve) for ds, curve in per_set.items()}
+        f1s = {ds: dict(per_set[ds]) for ds in datasets}
         common = [s for s, _ in per_set[datasets[0]] if all(s in f1s[ds] for ds in datasets)]
         if not common:
             continue
-        best = max(common, key=lambda s: sum(f1s[ds][s] for ds in datasets) / len(datasets))
+        best = max(common, key=lambda s: sum(f1s[ds][s] for ds in datasets))
         mean = sum(f1s[ds][best] for ds in datasets) / len(datasets)
         rows.append(
-            [system, *(f"{f1s[c.split(',')[0]][best]:.3f}" for c in columns), f"{mean:.3f}",
+            [system, *(f"{f1s[ds][best]:.3f}" for ds, _ in online), f"{mean:.3f}",
              describe[system](best)]
         )  # fmt: skip
-    by_set: dict[str, list[float]] = {}
-    for column, f1 in online.items():
-        by_set.setdefault(column.split(",")[0], []).append(f1)
-    mean = sum(sum(v) / len(v) for v in by_set.values()) / len(by_set)
+    per_dataset = [
+        statistics.mean(f1 for (ds, _), f1 in online.items() if ds == dataset)
+        for dataset in datasets
+    ]
     rows.append(
-        ["newsloom", *(f"{online[c]:.3f}" for c in columns), f"{mean:.3f}", "online, defaults"]
-    )
+        ["newsloom", *(f"{f1:.3f}" for f1 in online.values()),
+         f"{statistics.mean(per_dataset):.3f}", "online, defaults"]
+    )  # fmt: skip
     print("### One setting for every data set: B-cubed F1 against the story\n")
-    print_table(["system", *columns, "mean", "setting"], rows)
+    print_table(["system", *(f"{ds}, {order}" for ds, order in online), "mean", "setting"], rows)
 
 
 def held_out(
@@ -559,7 +564,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     cache = CachingFeaturizer()
     curves: dict[str, dict[str, list[tuple[Any, float]]]] = {}
     describe: dict[str, Callable[[Any], str]] = {}
-    online_f1: dict[str, float] = {}
+    online_f1: dict[tuple[str, str], float] = {}
     oracle: dict[str, list[Result]] = {}
     crossed: dict[str, list[Result]] = {}
     firsts: dict[str, Stream] = {}
@@ -582,9 +587,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         online = online_system(stream, cache)
         if isinstance(online, System):
             results.append(run_online(online, stream))
-            online_f1[f"{stream.dataset}, {stream.order}"] = score(results[-1].labels, gold)[
-                "b3_f1"
-            ]
+            f1 = score(results[-1].labels, gold)["b3_f1"]
+            online_f1[(stream.dataset, stream.order)] = f1
             swept = tuned_on_scored(online, gold)
             results.append(replace(swept, system="newsloom (swept)", seconds=results[-1].seconds))
             held.append(held_out(online, parts, gold, tuned=False))
