@@ -10,6 +10,7 @@ import numpy as np
 
 from factories import make_article
 from newsloom.cluster import (
+    ArticleFeatures,
     ClusterParams,
     Featurizer,
     MemoryStoryIndex,
@@ -200,6 +201,38 @@ def test_a_large_story_needs_a_closer_match() -> None:
     )
     expected = params.size_penalty * (1 - params.size_penalty_from / 3)
     assert abs(weighted - fourth.score - expected) < 1e-9
+
+
+def _crowd(extra: list[np.ndarray], params: ClusterParams) -> list[bool]:
+    """Eight one-article stories on one topic (each pair too far apart to join),
+    then the ``extra`` articles; whether each extra one started a story."""
+    dims = 16
+    common = np.zeros(dims, dtype=np.float32)
+    common[-1] = 1.0
+
+    def unit(vector: np.ndarray) -> np.ndarray:
+        return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+    def item(n: int, vector: np.ndarray) -> ArticleFeatures:
+        return ArticleFeatures(f"c{n:02d}" * 8, f"council {n}", T0, unit(vector), {}, ["velmora"])
+
+    index = MemoryStoryIndex()
+    clusterer = OnlineClusterer(index, params)
+    crowd = [clusterer.add(item(n, common + np.eye(dims, dtype=np.float32)[n])) for n in range(8)]
+    assert all(d.new_story for d in crowd)
+    return [clusterer.add(item(10 + n, v)).new_story for n, v in enumerate(extra)]
+
+
+def test_a_crowded_topic_needs_a_clear_lead_to_join() -> None:
+    # An article as close to each of eight stories as to any other (score about
+    # 0.52, over the 0.45 threshold) has no story of its own among them.
+    topic_only = np.zeros(16, dtype=np.float32)
+    topic_only[-1] = 1.0
+    assert _crowd([topic_only], ClusterParams(crowd_rank=0)) == [False]
+    assert _crowd([topic_only], ClusterParams()) == [True]
+    # One that clearly belongs to one of them (score 0.64 against 0.23) joins it.
+    clear = topic_only + 3 * np.eye(16, dtype=np.float32)[0]
+    assert _crowd([clear], ClusterParams()) == [False]
 
 
 def test_undated_articles_still_get_a_story() -> None:
