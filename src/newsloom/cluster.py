@@ -333,7 +333,8 @@ class OnlineClusterer:
             (self._score(item, story) for story in candidates.values()),
             key=lambda d: (-d.score, d.story_id),
         )
-        matches = [d for d in scored if d.score >= self._join_bar(scored)]
+        bar = self._join_bar(scored)
+        matches = [d for d in scored if d.score >= bar]
         if matches:
             decision = matches[0]
             story = candidates[decision.story_id]
