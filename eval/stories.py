@@ -329,8 +329,8 @@ def report_one_setting(
         common = [s for s, _ in per_set[datasets[0]] if all(s in f1s[ds] for ds in datasets)]
         if not common:
             continue
-        best = max(common, key=lambda s: sum(f1s[ds][s] for ds in datasets))
-        mean = sum(f1s[ds][best] for ds in datasets) / len(datasets)
+        best = max(common, key=lambda s: statistics.mean(f1s[ds][s] for ds in datasets))
+        mean = statistics.mean(f1s[ds][best] for ds in datasets)
         rows.append(
             [system, *(f"{f1s[ds][best]:.3f}" for ds, _ in online), f"{mean:.3f}",
              describe[system](best)]

@@ -72,7 +72,7 @@ def _ui_port(master_log: Path, asked: int) -> int:
         text = master_log.read_text(errors="replace")
     except OSError:
         return asked
-    bound = re.search(r"Bound MasterWebUI to \S+ and started at \S+:(\d+)", text.replace(",", ""))
+    bound = re.search(r"Bound MasterWebUI to \S+? and started at \S+:(\d+)", text)
     return int(bound.group(1)) if bound else asked
 
 
