@@ -37,7 +37,7 @@ from newsloom.types import (
     StorySummary,
     SummarySentence,
 )
-from test_cluster import BRIDGE, FAKE, FLOOD, art
+from test_cluster import BRIDGE, CHAINING, FAKE, FLOOD, TWO_GROUPS, art, two_group_stream
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -695,6 +695,36 @@ def test_merged_stories_lead_to_their_survivor(store: Store) -> None:
     assert store.story_stamp(absorbed) is None
     stamp = store.story_stamp(survivor)
     assert stamp is not None and stamp.size == 3
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 64])
+def test_a_split_moves_members_and_is_recorded(store: Store, batch_size: int) -> None:
+    # Batches of 1: every member read back from the table; 64: all still in
+    # the batch when the story splits; 4: both.
+    stream = two_group_stream()
+    expected = cluster_stream(stream, CHAINING, featurizer=TWO_GROUPS)
+    store.put_articles(stream)
+    ids = [a.id for a in stream]
+    decisions = cluster_stored(store, ids, CHAINING, featurizer=TWO_GROUPS, batch_size=batch_size)
+    got = store.stories_of(ids)
+    assert [got[i] for i in ids] == expected
+    kept, part = expected[0], expected[3]
+    assert decisions[-1].split == (part,)
+    split_off, rest = store.get_story(part), store.get_story(kept)
+    assert split_off.article_ids == [ids[3], ids[4]] and split_off.split_from == kept
+    assert rest.article_ids == [ids[0], ids[1], ids[2], ids[5]] and rest.split_off == [part]
+    assert {s.id: s for s in store.iter_stories()} == {part: split_off, kept: rest}
+    assert store.count_stories() == 2
+    assert set(store.stories_to_analyse()) == {kept, part}
+    # The part is found by its keys and grows; the kept story is not offered it.
+    later = art("g9", "beta 3", "", hours=9)
+    store.put_articles([later])
+    [decision] = cluster_stored(store, [later.id], CHAINING, featurizer=TWO_GROUPS)
+    assert decision.story_id == part and not decision.new_story
+    # A rebuild gives the same stories.
+    recluster(store, CHAINING, featurizer=TWO_GROUPS)
+    again = store.stories_of([*ids, later.id])
+    assert [again[i] for i in ids] == expected and again[later.id] == part
 
 
 def test_a_story_stamp_changes_with_what_its_page_shows(store: Store) -> None:

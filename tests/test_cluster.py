@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -241,3 +242,69 @@ def test_undated_articles_still_get_a_story() -> None:
     empty = art("u2", "", "")
     stories = cluster_stream([undated, empty], featurizer=FAKE)
     assert len(stories) == 2 and all(stories)
+
+
+def _two_group_featurizer() -> Featurizer:
+    """Articles titled "alpha N" and "beta N" on one topic, all naming one place:
+    alphas are close to each other (cosine 0.86), betas too (0.83), an alpha
+    and a beta far less (0.38)."""
+    axes = np.eye(24, dtype=np.float32)
+
+    def vector(text: str) -> np.ndarray:
+        kind, number = text.split()
+        if kind == "alpha":
+            raw = axes[0] + 0.4 * axes[2 + int(number)]
+        else:
+            raw = axes[0] + 2 * axes[1] + axes[12 + int(number)]
+        return raw / np.linalg.norm(raw)
+
+    def embed(texts):
+        return np.stack([vector(t) for t in texts])
+
+    return Featurizer(
+        embed=embed,
+        entities=lambda texts: [[("velmora", "GPE")] for _ in texts],
+        tokens=lambda text: [],
+        lead=lambda a: a.title or "",
+    )
+
+
+TWO_GROUPS = _two_group_featurizer()
+# Low bars let the beta articles join the alpha story one by one; the split
+# test starts at six members, so it first runs when the fourth alpha arrives.
+CHAINING = ClusterParams(join_threshold=0.25, crowd_rank=0, rescue_size=0, split_from=6)
+
+
+def two_group_stream() -> list[Article]:
+    names = ["alpha 1", "alpha 2", "alpha 3", "beta 1", "beta 2", "alpha 4"]
+    return [art(f"g{n}", name, "", hours=n) for n, name in enumerate(names)]
+
+
+def test_a_story_holding_two_groups_splits_when_it_grows() -> None:
+    stream = two_group_stream()
+    index = MemoryStoryIndex()
+    clusterer = OnlineClusterer(index, CHAINING)
+    decisions = [clusterer.add(i) for i in featurize(stream, index, TWO_GROUPS)]
+    assert len({d.story_id for d in decisions}) == 1  # the betas chained in
+    kept, part = f"s{stream[0].id[:15]}", f"s{stream[3].id[:15]}"
+    assert decisions[-1].split == (part,)
+    assert decisions[-1].reasons()["split"] == [part]
+    assert index.splits == [(kept, part, stream[5].id)]
+    assert [index.story_of_article[a.id] for a in stream] == [kept] * 3 + [part] * 2 + [kept]
+    # Both stories are rebuilt from their members, and the index finds the part.
+    assert (index.stories[kept].size, index.stories[part].size) == (4, 2)
+    assert [m.article_id for m in index.members(part)] == [stream[3].id, stream[4].id]
+    later = featurize([art("g9", "beta 3", "", hours=9)], index, TWO_GROUPS)[0]
+    assert clusterer.add(later).story_id == part
+    # The same stream without the split test keeps one story of six.
+    unsplit = cluster_stream(stream, replace(CHAINING, split_from=0), featurizer=TWO_GROUPS)
+    assert len(set(unsplit)) == 1
+    split = cluster_stream(stream, CHAINING, featurizer=TWO_GROUPS)
+    assert split == [kept] * 3 + [part] * 2 + [kept]
+
+
+def test_a_story_of_one_group_does_not_split() -> None:
+    stream = [art(f"h{n}", f"alpha {n}", "", hours=n) for n in range(8)]
+    # Eight copies of one report: not two groups either.
+    stream += [art(f"c{n}", "alpha 0", "", hours=n) for n in range(8)]
+    assert len(set(cluster_stream(stream, CHAINING, featurizer=TWO_GROUPS))) == 1

@@ -436,6 +436,10 @@ def show_story(
         )
     if story.merged_from:
         out.print(f"[dim]merged from {', '.join(story.merged_from)}[/]")
+    if story.split_from:
+        out.print(f"[dim]split off {story.split_from}[/]")
+    if story.split_off:
+        out.print(f"[dim]split into this and {', '.join(story.split_off)}[/]")
     if analysed_at is None:
         out.print("[dim]provenance and cross-checks: not analysed yet (the next ingest does it)[/]")
         return

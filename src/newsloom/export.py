@@ -12,6 +12,7 @@ Layout of each format (``manifest.json`` everywhere: format, counts, since):
     ``stories.jsonl``: one object per story, most recently updated first::
 
         {"id", "title", "first_seen", "updated", "size", "article_ids", "merged_from",
+         "split_from", "split_off",
          "articles": [{"id", "title", "url", "site_name", "authors", "published",
                        "relation", "source_id", "attributed", "credits": [...]}],
          "provenance": [Provenance.to_dict()], "tree": provenance_tree(...),

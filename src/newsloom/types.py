@@ -219,6 +219,9 @@ class Story:
     first_seen: datetime | None
     updated: datetime | None
     merged_from: list[str] = field(default_factory=list)
+    # The story this one was split off, and the stories split off this one.
+    split_from: str | None = None
+    split_off: list[str] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -233,6 +236,8 @@ class Story:
             "first_seen": self.first_seen.isoformat() if self.first_seen else None,
             "updated": self.updated.isoformat() if self.updated else None,
             "merged_from": list(self.merged_from),
+            "split_from": self.split_from,
+            "split_off": list(self.split_off),
         }
 
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from newsloom.cli import app
 from newsloom.demo import corpus_path
+from newsloom.store import open_store
 from read_helpers import WarcItem, build_warc
 
 runner = CliRunner()
@@ -86,3 +87,7 @@ def test_bad_records_become_errors_and_load_shows_stories(spark: Any, tmp_path: 
     assert all(a["duplicate"] is not None for a in story["articles"])
     text = runner.invoke(app, ["show", "story", story_id, "--store", f"sqlite:///{db}"])
     assert text.exit_code == 0 and story["title"] in text.stdout
+    # What each story keeps of its members came along, so a later ingest can
+    # still split it.
+    with open_store(f"sqlite:///{db}") as store:
+        assert [m.article_id for m in store.story_index().members(story_id)] == ids

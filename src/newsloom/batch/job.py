@@ -34,6 +34,7 @@ from newsloom.dedup import DedupConfig
 from newsloom.pipeline import extract_pages
 from newsloom.settings import Settings
 from newsloom.store.base import DuplicateInfo, Fingerprint
+from newsloom.store.rows import member_row
 from newsloom.types import Article, Failure, Page
 
 if TYPE_CHECKING:
@@ -344,6 +345,7 @@ def _write_all(
         members[story] = members.get(story, 0) + 1
     membership: list[tuple[Any, ...]] = []
     states: list[tuple[Any, ...]] = []
+    kept: list[tuple[Any, ...]] = []
     if clustering is not None:
         for order, decision in clustering.decisions:
             reasons = decision.reasons()
@@ -358,11 +360,16 @@ def _write_all(
             absorbed: (seq, article_id)
             for seq, (absorbed, _into, article_id) in enumerate(clustering.index.merges)
         }
+        splits = {part: (story, article) for story, part, article in clustering.index.splits}
+        order_of = {decision.article_id: order for order, decision in clustering.decisions}
+        for story_id, story_members in clustering.index.kept.items():
+            kept += [(order_of[m.article_id], story_id, *member_row(m)) for m in story_members]
         for story in clustering.index.stories.values():
             states.append(
                 state_row(
                     story,
                     merges.get(story.id),
+                    splits.get(story.id),
                     members.get(story.id, 0),
                     story.id in summaries,
                     summaries.get(story.id),
@@ -370,6 +377,7 @@ def _write_all(
             )
     write("stories", sc.parallelize(membership, _slices(membership)))
     write("story_index", sc.parallelize(states, _slices(states)))
+    write("members", sc.parallelize(kept, _slices(kept)))
     if features is not None:
         write("terms", features.map(lambda kv: (kv[0], kv[1].article_id, list(kv[1].counts))))
     else:

@@ -30,6 +30,7 @@ from newsloom.batch.tables import (
 from newsloom.cluster import StoryState
 from newsloom.errors import InputError
 from newsloom.store.base import DuplicateInfo, Fingerprint, Store
+from newsloom.store.rows import member_from_row
 from newsloom.types import Article, Conflict, Failure, Provenance, StorySummary
 
 if TYPE_CHECKING:
@@ -154,9 +155,12 @@ def _load_stories(spark: SparkSession, out: str, store: Store, report: LoadRepor
     index = opener()
     states: dict[str, StoryState] = {}
     merges: list[tuple[int, str, str, str]] = []
+    splits: list[tuple[str, str, str]] = []
     for row in _rows(spark, out, "story_index"):
         state = state_from_row(row)
         states[state.id] = state
+        if row["split_from"] is not None:
+            splits.append((row["split_from"], state.id, row["split_by"]))
         if state.merged_into is not None:
             merges.append((row["merge_seq"], state.id, state.merged_into, row["merged_by"]))
         else:
@@ -166,6 +170,9 @@ def _load_stories(spark: SparkSession, out: str, store: Store, report: LoadRepor
             index.save(state, sorted(state.keys))
         for _seq, absorbed, into, article_id in sorted(merges):
             index.merge(states[absorbed], states[into], article_id)
+        # Memberships are loaded where the run left them: splits only recorded.
+        for story, part, article_id in sorted(splits):
+            index.split(states[story], states[part], (), article_id)
         for row in _rows(spark, out, "terms", "ord"):
             index.count_document(row["terms"])
         decided = datetime.now(UTC)
@@ -175,6 +182,12 @@ def _load_stories(spark: SparkSession, out: str, store: Store, report: LoadRepor
             decision = decision_from_reasons(row["article_id"], row["story_id"], reasons)
             index.record(decision, decided)
             report.memberships += 1
+            pending += 1
+            if pending >= 5000:
+                index.flush()
+                pending = 0
+        for row in _rows(spark, out, "members", "ord"):
+            index.keep_member(row["story_id"], member_from_row(row[2:]))
             pending += 1
             if pending >= 5000:
                 index.flush()

@@ -85,7 +85,11 @@ class Clustering:
 
     def story_of(self) -> dict[str, str]:
         """Article id → the story it ends in (after merges)."""
-        return {d.article_id: final_story(self.index, d.story_id) for _, d in self.decisions}
+        placed = self.index.story_of_article
+        return {
+            d.article_id: final_story(self.index, placed.get(d.article_id, d.story_id))
+            for _, d in self.decisions
+        }
 
     def live_stories(self) -> list[StoryState]:
         return [s for s in self.index.stories.values() if not s.merged_into]

@@ -41,7 +41,9 @@ __all__ = [
     "state_row",
 ]
 
-TABLES = ("articles", "stories", "story_index", "terms", "provenance", "conflicts", "errors")
+TABLES = (
+    "articles", "stories", "story_index", "members", "terms", "provenance", "conflicts", "errors",
+)  # fmt: skip
 
 # "file.warc.gz#1234" (WARC record offset), "file.jsonl:12" (line),
 # "file.json[3]" (list item): the record part of a failure's source.
@@ -85,8 +87,16 @@ def schemas() -> dict[str, Any]:
             ("updated", s, False), ("size", IntegerType(), False),
             ("centroid", BinaryType(), False), ("terms", s, False), ("entities", s, False),
             ("keys", ArrayType(s), False), ("merged_into", s, n), ("merge_seq", IntegerType(), n),
-            ("merged_by", s, n), ("members", IntegerType(), False),
+            ("merged_by", s, n), ("split_from", s, n), ("split_by", s, n),
+            ("members", IntegerType(), False),
             ("analysed", BooleanType(), False), ("summary", s, n),
+        ),
+        # What live stories keep of their members (store.rows.MEMBER_COLUMNS).
+        "members": table(
+            ("ord", LongType(), False), ("story_id", s, False), ("article_id", s, False),
+            ("title", s, False),
+            ("published", s, n), ("embedding", BinaryType(), False), ("terms", s, False),
+            ("entities", s, False),
         ),
         "terms": table(("ord", LongType(), False), ("article_id", s, False),
                        ("terms", ArrayType(s), False)),
@@ -124,6 +134,7 @@ def article_row(
 def state_row(
     story: StoryState,
     merge: tuple[int, str] | None,
+    split: tuple[str, str] | None,
     members: int,
     analysed: bool,
     summary: dict[str, Any] | None,
@@ -133,7 +144,8 @@ def state_row(
         int(story.size), np.asarray(story.centroid, dtype=np.float32).tobytes(),
         json.dumps(story.terms), json.dumps(dict(story.entities)), sorted(story.keys),
         story.merged_into, merge[0] if merge else None, merge[1] if merge else None,
-        members, analysed, json.dumps(summary, ensure_ascii=False) if summary is not None else None,
+        split[0] if split else None, split[1] if split else None, members, analysed,
+        json.dumps(summary, ensure_ascii=False) if summary is not None else None,
     )  # fmt: skip
 
 
@@ -165,6 +177,7 @@ def decision_from_reasons(article_id: str, story_id: str, reasons: dict[str, Any
         shared_entities=tuple(reasons.get("shared_entities", ())),
         shared_terms=tuple(reasons.get("shared_terms", ())),
         merged=tuple(reasons.get("merged", ())),
+        split=tuple(reasons.get("split", ())),
     )
 
 

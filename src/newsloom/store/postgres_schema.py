@@ -287,6 +287,29 @@ _ANALYSIS = (
     """,
 )
 
+# What a story keeps of each member, so that it can split again when a join
+# shows it holds two groups, and the splits (as in SQLite's migration 9).
+_MEMBER_FEATURES = (
+    f"""
+    CREATE TABLE article_features (
+        article_id {_C} PRIMARY KEY,
+        title TEXT NOT NULL,
+        published {_C},
+        embedding BYTEA NOT NULL,
+        terms TEXT NOT NULL,
+        entities TEXT NOT NULL
+    )
+    """,
+    f"""
+    CREATE TABLE story_splits (
+        part_id {_C} PRIMARY KEY,
+        story_id {_C} NOT NULL,
+        article_id {_C} NOT NULL
+    )
+    """,
+    "CREATE INDEX story_splits_story ON story_splits (story_id)",
+)
+
 _VIEWS = (
     f"""
     CREATE TABLE page_views (
@@ -310,4 +333,5 @@ MIGRATIONS: tuple[Migration, ...] = (
         _ANALYSIS + _QUEUES,
     ),
     Migration(5, "page views (counts only, nothing about readers)", _VIEWS),
+    Migration(6, "what stories keep of their members, and story splits", _MEMBER_FEATURES),
 )

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from newsloom.cluster import StoryState, is_active
+from newsloom.cluster import Member, StoryState, is_active
 from newsloom.errors import PlacementConflictError
 from newsloom.store.rows import (
+    MEMBER_COLUMNS,
     STORY_COLUMNS,
     UNDATED_DAY,
+    member_from_row,
     story_from_row,
     story_state_from_row,
     utc_day,
@@ -123,6 +125,17 @@ class PostgresStoryIndex(StoryBatch):
             ).fetchall()
         for row in rows:
             self._cache(story_state_from_row(row))
+
+    def _stored_members(self, story_ids: Sequence[str]) -> list[tuple[str, int, Member]]:
+        columns = ", ".join(f"f.{c.strip()}" for c in MEMBER_COLUMNS.split(","))
+        with self._batch("reading story members") as conn:
+            rows = conn.execute(
+                f"SELECT m.article_id, m.seq, {columns} FROM story_members AS m"
+                " JOIN article_features AS f ON f.article_id = m.article_id"
+                " WHERE m.story_id = ANY(%s)",
+                (list(story_ids),),
+            ).fetchall()
+        return [(row[0], int(row[1]), member_from_row(row[2:])) for row in rows]
 
     def candidates(
         self, keys: Sequence[str], active_since: datetime, limit: int, per_key: int
@@ -250,16 +263,8 @@ class PostgresStoryIndex(StoryBatch):
                 )
             # In order: a story absorbed by one that is absorbed later in the
             # batch moves twice, as in SQLite.
-            for absorbed, into, article_id in self._merges:
-                cur.execute(
-                    "INSERT INTO story_merges (absorbed, into_id, article_id) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (absorbed) DO UPDATE SET into_id = excluded.into_id,"
-                    " article_id = excluded.article_id",
-                    (absorbed, into, article_id),
-                )
-                cur.execute(
-                    "UPDATE story_members SET story_id = %s WHERE story_id = %s", (into, absorbed)
-                )
+            for statement, values in self._member_statements("%s"):
+                cur.execute(statement, values)
             if self._df_delta:
                 terms = sorted(self._df_delta)
                 cur.execute(
@@ -343,7 +348,17 @@ class PostgresStoryMixin(SharedStoryReads):
                 (ids,),
             ):
                 merged[into_id].append(absorbed)
-        return [story_from_row(row, members[row[0]], merged[row[0]]) for row in rows]
+            splits: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
+            for part, story in conn.execute(
+                "SELECT part_id, story_id FROM story_splits"
+                " WHERE part_id = ANY(%s) OR story_id = ANY(%s)",
+                (ids, ids),
+            ):
+                for side in {part, story} & splits.keys():
+                    splits[side].append((part, story))
+        return [
+            story_from_row(row, members[row[0]], merged[row[0]], splits[row[0]]) for row in rows
+        ]
 
     def stories_of(self, article_ids: Sequence[str]) -> dict[str, str]:
         """Article id → story id, for the ids that have a story."""
@@ -375,7 +390,7 @@ class PostgresStoryMixin(SharedStoryReads):
         with self._transaction("clearing stories", lock=STORIES_LOCK) as conn:
             for table in (
                 "stories", "story_key_days", "story_members", "story_merges", "term_df",
-                "cluster_counters",
+                "cluster_counters", "article_features", "story_splits",
             ):  # fmt: skip
                 conn.execute(f"DELETE FROM {table}")
             conn.execute(

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from newsloom.cluster import EPOCH, StoryState
+from newsloom.cluster import EPOCH, Member, StoryState
 from newsloom.errors import StoreError
 from newsloom.store.base import (
     ArticleVersion,
@@ -40,6 +40,7 @@ from newsloom.types import (
 __all__ = [
     "ARTICLE_COLUMNS",
     "DUPLICATE_COLUMNS",
+    "MEMBER_COLUMNS",
     "STORY_COLUMNS",
     "UNDATED_DAY",
     "PreparedArticle",
@@ -51,6 +52,8 @@ __all__ = [
     "duplicate_info_from_row",
     "fingerprint_params",
     "keyset_pages",
+    "member_from_row",
+    "member_row",
     "parse_time",
     "passage_from_dict",
     "prepare_article",
@@ -122,8 +125,42 @@ def story_state_row(story: StoryState) -> tuple[object, ...]:
     )
 
 
-def story_from_row(row: Sequence[Any], article_ids: list[str], merged_from: list[str]) -> Story:
-    """A story from a row starting ``id, title, first_seen, updated``."""
+# The columns of ``article_features`` in the order ``member_row`` uses.
+MEMBER_COLUMNS = "article_id, title, published, embedding, terms, entities"
+
+
+def member_row(member: Member) -> tuple[object, ...]:
+    """The values of ``MEMBER_COLUMNS`` that store what a story keeps of a member."""
+    return (
+        member.article_id,
+        member.title,
+        member.published.isoformat() if member.published else None,
+        np.asarray(member.embedding, dtype=np.float32).tobytes(),
+        json.dumps(member.terms),
+        json.dumps(list(member.entities)),
+    )
+
+
+def member_from_row(row: Sequence[Any]) -> Member:
+    """A member from a row of ``MEMBER_COLUMNS``."""
+    return Member(
+        article_id=row[0],
+        title=row[1],
+        published=parse_time(row[2]),
+        embedding=np.frombuffer(bytes(row[3]), dtype=np.float32).copy(),
+        terms=json.loads(row[4]),
+        entities=tuple(json.loads(row[5])),
+    )
+
+
+def story_from_row(
+    row: Sequence[Any],
+    article_ids: list[str],
+    merged_from: list[str],
+    splits: Sequence[tuple[str, str]] = (),
+) -> Story:
+    """A story from a row starting ``id, title, first_seen, updated``; ``splits``:
+    (part, story) of the splits this story is either side of."""
     return Story(
         id=row[0],
         title=row[1],
@@ -131,6 +168,8 @@ def story_from_row(row: Sequence[Any], article_ids: list[str], merged_from: list
         first_seen=parse_time(row[2]),
         updated=parse_time(row[3]),
         merged_from=merged_from,
+        split_from=next((story for part, story in splits if part == row[0]), None),
+        split_off=sorted(part for part, story in splits if story == row[0]),
     )
 
 

@@ -67,7 +67,11 @@ class SharedStoryReads:
                 (row[0],),
             )
         ]
-        return story_from_row(row, ids, merged)
+        splits = conn.execute(
+            f"SELECT part_id, story_id FROM story_splits WHERE part_id = {m} OR story_id = {m}",
+            (row[0], row[0]),
+        ).fetchall()
+        return story_from_row(row, ids, merged, [(r[0], r[1]) for r in splits])
 
     def story_stamp(self, story_id: str) -> StoryStamp | None:
         """The live story with exactly this id, as its pages depend on it, in one read.

@@ -47,7 +47,12 @@ from newsloom.store.sqlite_lsh import (
     live_levels,
     remove_bands,
 )
-from newsloom.store.sqlite_stories import STORY_KEY_DAYS_SCHEMA, STORY_SCHEMA, SQLiteStoryMixin
+from newsloom.store.sqlite_stories import (
+    MEMBER_FEATURES_SCHEMA,
+    STORY_KEY_DAYS_SCHEMA,
+    STORY_SCHEMA,
+    SQLiteStoryMixin,
+)
 from newsloom.store.sqlite_views import VIEWS_SCHEMA, SQLiteViewsMixin
 from newsloom.types import Article, Failure
 
@@ -296,6 +301,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         # 32 band rows per article on 32 random leaves of one large table made
         # the batch commit grow with the store; see sqlite_lsh.py.
         statements=LSH_LEVELS_SCHEMA,
+    ),
+    Migration(
+        version=9,
+        description="what stories keep of their members, and story splits",
+        statements=MEMBER_FEATURES_SCHEMA,
     ),
 )
 

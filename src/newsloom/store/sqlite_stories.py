@@ -24,10 +24,12 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 
-from newsloom.cluster import StoryState, is_active
+from newsloom.cluster import Member, StoryState, is_active
 from newsloom.store.rows import (
+    MEMBER_COLUMNS,
     STORY_COLUMNS,
     UNDATED_DAY,
+    member_from_row,
     story_state_from_row,
 )
 from newsloom.store.rows import utc_day as _day
@@ -35,7 +37,15 @@ from newsloom.store.shared_reads import SharedStoryReads
 from newsloom.store.story_batch import StoryBatch
 from newsloom.types import Story
 
-__all__ = ["STORY_KEY_DAYS_SCHEMA", "STORY_SCHEMA", "SQLiteStoryIndex", "SQLiteStoryMixin"]
+__all__ = [
+    "MEMBER_FEATURES_SCHEMA",
+    "STORY_KEY_DAYS_SCHEMA",
+    "STORY_SCHEMA",
+    "SQLiteStoryIndex",
+    "SQLiteStoryMixin",
+]
+
+_MEMBER_SELECT = ", ".join(f"f.{c.strip()}" for c in MEMBER_COLUMNS.split(","))
 
 STORY_SCHEMA: tuple[str, ...] = (
     """
@@ -112,6 +122,30 @@ STORY_KEY_DAYS_SCHEMA: tuple[str, ...] = (
     "INSERT OR IGNORE INTO story_key_days (key, day, story_id)"
     f" SELECT key, {_SQL_DAY.format('updated')}, story_id FROM story_keys",
     "DROP TABLE story_keys",
+)
+
+# Migration 9: what a story keeps of each member (so that it can split again
+# when a join shows it holds two groups), and the splits.  Stories made before
+# have no member rows and are not tested for a split.  IF NOT EXISTS as in 7.
+MEMBER_FEATURES_SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS article_features (
+        article_id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        published TEXT,
+        embedding BLOB NOT NULL,
+        terms TEXT NOT NULL,
+        entities TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS story_splits (
+        part_id TEXT PRIMARY KEY,
+        story_id TEXT NOT NULL,
+        article_id TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX IF NOT EXISTS story_splits_story ON story_splits (story_id)",
 )
 
 Connect = Callable[[str], AbstractContextManager[sqlite3.Connection]]
@@ -201,6 +235,17 @@ class SQLiteStoryIndex(StoryBatch):
                 break
         return out
 
+    def _stored_members(self, story_ids: Sequence[str]) -> list[tuple[str, int, Member]]:
+        marks = ",".join("?" * len(story_ids))
+        with self._reading("reading story members") as conn:
+            rows = conn.execute(
+                f"SELECT m.article_id, m.seq, {_MEMBER_SELECT} FROM story_members AS m"
+                " JOIN article_features AS f ON f.article_id = m.article_id"
+                f" WHERE m.story_id IN ({marks})",
+                list(story_ids),
+            ).fetchall()
+        return [(row[0], row[1], member_from_row(row[2:])) for row in rows]
+
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
         terms = list(terms)
         missing = [t for t in terms if t not in self._df_cache]
@@ -255,15 +300,9 @@ class SQLiteStoryIndex(StoryBatch):
                 " reasons) VALUES (?,?,?,?,?)",
                 self._member_rows(seq),
             )
-            for absorbed, into, article_id in self._merges:
-                conn.execute(
-                    "INSERT OR REPLACE INTO story_merges (absorbed, into_id, article_id)"
-                    " VALUES (?,?,?)",
-                    (absorbed, into, article_id),
-                )
-                conn.execute(
-                    "UPDATE story_members SET story_id = ? WHERE story_id = ?", (into, absorbed)
-                )
+            # In order: a story absorbed by one absorbed later in the batch moves twice.
+            for statement, values in self._member_statements("?"):
+                conn.execute(statement, values)
             conn.executemany(
                 "INSERT INTO term_df (term, df) VALUES (?, ?)"
                 " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
@@ -357,7 +396,7 @@ class SQLiteStoryMixin(SharedStoryReads):
         with self._transaction("clearing stories") as conn:
             for table in (
                 "stories", "story_key_days", "story_members", "story_merges", "term_df",
-                "cluster_counters",
+                "cluster_counters", "article_features", "story_splits",
             ):  # fmt: skip
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("INSERT OR IGNORE INTO pending_story SELECT id FROM articles")

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsloom.cluster import Decision, StoryState, is_active
-from newsloom.store.rows import UNDATED_DAY, story_state_row, utc_day
+from newsloom.cluster import Decision, Member, StoryState, is_active
+from newsloom.store.rows import MEMBER_COLUMNS, UNDATED_DAY, member_row, story_state_row, utc_day
 
 __all__ = ["StoryBatch", "StoryWrites"]
 
@@ -46,6 +46,15 @@ class StoryBatch:
         # (the day of its stored ``updated``).
         self._filed_day: dict[str, int] = {}
         self._merges: list[tuple[str, str, str]] = []
+        # Merges and splits in the order they happened: a flush replays them.
+        self._events: list[tuple[str, str, str, tuple[str, ...]]] = []
+        self._absorbed_into: dict[str, str] = {}  # this batch's merges
+        self._split: set[str] = set()  # stories that lost members: keys filed anew
+        # What stories keep of members: the batch's new ones, and every one
+        # read or moved in this batch, with its place in membership order.
+        self._new_members: list[Member] = []
+        self._known: dict[str, tuple[tuple[int, int], Member]] = {}
+        self._assigned: dict[str, str] = {}  # article → story, as this batch left it
         self._members: list[tuple[str, str, str | None, str]] = []
         self._df_delta: Counter[str] = Counter()
         self._documents_delta = 0
@@ -78,6 +87,104 @@ class StoryBatch:
         absorbed.merged_into = into.id
         self.save(absorbed, ())
         self._merges.append((absorbed.id, into.id, article_id))
+        self._events.append(("merge", absorbed.id, into.id, (article_id,)))
+        self._absorbed_into[absorbed.id] = into.id
+
+    def keep_member(self, story_id: str, member: Member) -> None:
+        self._new_members.append(member)
+        self._known[member.article_id] = ((1, len(self._new_members)), member)
+        self._assigned[member.article_id] = story_id
+
+    def split(
+        self, story: StoryState, part: StoryState, moved: Sequence[Member], article_id: str
+    ) -> None:
+        for member in moved:
+            self._known.setdefault(member.article_id, ((1, 0), member))
+            self._assigned[member.article_id] = part.id
+        self.save(story, story.keys)
+        self.save(part, part.keys)
+        self._split.add(story.id)
+        ids = tuple(m.article_id for m in moved)
+        self._events.append(("split", story.id, part.id, (article_id, *ids)))
+
+    def members(self, story_id: str) -> list[Member]:
+        """The story's members as stored, with this batch's joins, merges and splits."""
+        aliases = [story_id, *(a for a in self._absorbed_into if self._final(a) == story_id)]
+        found: dict[str, tuple[tuple[int, int], Member]] = {}
+        for article_id, seq, member in self._stored_members(aliases):
+            self._known[article_id] = ((0, seq), member)
+            if article_id not in self._assigned:
+                found[article_id] = self._known[article_id]
+        for article_id, assigned in self._assigned.items():
+            if self._final(assigned) == story_id:
+                found[article_id] = self._known[article_id]
+        return [member for _, member in sorted(found.values(), key=lambda kv: kv[0])]
+
+    def _final(self, story_id: str) -> str:
+        """Follow this batch's merges from ``story_id``."""
+        while story_id in self._absorbed_into:
+            story_id = self._absorbed_into[story_id]
+        return story_id
+
+    def _stored_members(self, story_ids: Sequence[str]) -> list[tuple[str, int, Member]]:
+        """(article id, seq, member) of the stored memberships of these stories."""
+        raise NotImplementedError
+
+    def _member_statements(self, mark: str) -> list[tuple[str, Sequence[object]]]:
+        """SQL (with placeholder ``mark``) writing the batch's kept members, then its
+        merges and splits in order, after its memberships are in."""
+        m = mark
+        out: list[tuple[str, Sequence[object]]] = [
+            (
+                f"INSERT INTO article_features ({MEMBER_COLUMNS})"
+                f" VALUES ({m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT (article_id) DO UPDATE SET"
+                " title = excluded.title, published = excluded.published,"
+                " embedding = excluded.embedding, terms = excluded.terms,"
+                " entities = excluded.entities",
+                member_row(member),
+            )
+            for member in self._new_members
+        ]
+        for kind, story, other, (article_id, *moved) in self._events:
+            if kind == "merge":
+                out.append((
+                    "INSERT INTO story_merges (absorbed, into_id, article_id)"
+                    f" VALUES ({m}, {m}, {m}) ON CONFLICT (absorbed) DO UPDATE SET"
+                    " into_id = excluded.into_id, article_id = excluded.article_id",
+                    (story, other, article_id),
+                ))  # fmt: skip
+                out.append(
+                    (
+                        f"UPDATE story_members SET story_id = {m} WHERE story_id = {m}",
+                        (other, story),
+                    )
+                )
+                continue
+            if moved:
+                marks = ", ".join([m] * len(moved))
+                out.append((
+                    f"UPDATE story_members SET story_id = {m} WHERE article_id IN ({marks})",
+                    (other, *moved),
+                ))  # fmt: skip
+            out += [
+                (
+                    "INSERT INTO story_splits (part_id, story_id, article_id)"
+                    f" VALUES ({m}, {m}, {m}) ON CONFLICT (part_id) DO UPDATE SET"
+                    " story_id = excluded.story_id, article_id = excluded.article_id",
+                    (other, story, article_id),
+                ),
+                # What was worked out for the whole story no longer holds.
+                *(
+                    (f"DELETE FROM {table} WHERE story_id = {m}", (story,))
+                    for table in ("provenance", "conflicts", "story_analysis", "story_summaries")
+                ),
+                (
+                    f"INSERT INTO pending_analysis (story_id) VALUES ({m})"
+                    " ON CONFLICT (story_id) DO NOTHING",
+                    (story,),
+                ),
+            ]
+        return out
 
     def count_document(self, terms: Iterable[str]) -> None:
         self._df_delta.update(set(terms))
@@ -94,7 +201,7 @@ class StoryBatch:
         )
 
     def _has_writes(self) -> bool:
-        return bool(self._dirty or self._members or self._df_delta)
+        return bool(self._dirty or self._members or self._df_delta or self._new_members)
 
     def _story_writes(self) -> StoryWrites:
         """The rows a flush writes for the changed stories.
@@ -114,6 +221,10 @@ class StoryBatch:
                 continue
             day = utc_day(story.updated)
             before = self._filed_day.get(story.id)
+            if story.id in self._split:
+                # Keys it lost must go: file every key it has now afresh.
+                writes.unfiled.append(story.id)
+                before = None
             if before == day:
                 new_keys = sorted(self._added.get(story.id, set()) & story.keys)
             else:
@@ -142,10 +253,19 @@ class StoryBatch:
         if self._documents is not None:
             self._documents += self._documents_delta
         self._dirty.clear()
-        self._merges.clear()
+        self._clear_events()
         self._members.clear()
         self._df_delta.clear()
         self._documents_delta = 0
+
+    def _clear_events(self) -> None:
+        self._merges.clear()
+        self._events.clear()
+        self._absorbed_into.clear()
+        self._split.clear()
+        self._new_members.clear()
+        self._known.clear()
+        self._assigned.clear()
 
     def _forget(self) -> None:
         """Drop the unflushed batch and every cache (after a failure)."""
@@ -153,7 +273,7 @@ class StoryBatch:
         self._dirty.clear()
         self._added.clear()
         self._filed_day.clear()
-        self._merges.clear()
+        self._clear_events()
         self._members.clear()
         self._df_delta.clear()
         self._documents_delta = 0
