@@ -569,3 +569,21 @@ def test_slow_requests_are_logged_with_the_address_as_sent(
     with TestClient(quiet_app) as quiet, caplog.at_level("WARNING", logger="newsloom.web"):
         assert quiet.get("/search?q=bridge").status_code == 200
     assert not [r for r in caplog.records if "slow request" in r.getMessage()]
+
+
+def test_a_split_story_links_to_where_its_other_articles_went(tmp_path) -> None:
+    from newsloom.cluster import cluster_stored
+    from test_cluster import CHAINING, TWO_GROUPS, two_group_stream
+
+    url = f"sqlite:///{tmp_path / 'split.db'}"
+    stream = two_group_stream()
+    with open_store(url) as store:
+        store.put_articles(stream)
+        cluster_stored(store, [a.id for a in stream], CHAINING, featurizer=TWO_GROUPS)
+        kept, part = store.stories_of([stream[0].id, stream[3].id]).values()
+    with TestClient(create_app(url)) as split_client:
+        for story_id, other in ((kept, part), (part, kept)):
+            page = tree(split_client.get(f"/story/{story_id}"))
+            assert page.xpath("//p[@class='meta']/a/@href") == [f"/story/{other}"]
+        data = split_client.get(f"/story/{part}.json").json()["story"]
+        assert (data["split_from"], data["split_off"]) == (kept, [])

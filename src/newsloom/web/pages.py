@@ -285,7 +285,15 @@ def story_page(store: Store, story: Story, page: int, views: int) -> dict[str, A
     summary = store.story_summary(story.id)
     independent = len({outlet(articles.get(n["article_id"])).lower() for n in tree})
     return {
-        "story": story.to_dict() | {"path": story_path(story.id)},
+        "story": story.to_dict()
+        | {
+            "path": story_path(story.id),
+            # Where a split left the rest of the articles (see cluster.py).
+            "related": [
+                {"id": i, "path": story_path(i)}
+                for i in ([story.split_from] if story.split_from else []) + story.split_off
+            ],
+        },
         "views": views,
         "independent_sources": independent,
         "summary": [_sentence(articles, s) for s in summary.summary] if summary else None,
