@@ -135,7 +135,7 @@ def member_row(member: Member) -> tuple[object, ...]:
         member.article_id,
         member.title,
         member.published.isoformat() if member.published else None,
-        np.asarray(member.embedding, dtype=np.float32).tobytes(),
+        np.asarray(member.embedding, dtype=np.float16).tobytes(),
         json.dumps(member.terms),
         json.dumps(list(member.entities)),
     )
@@ -147,7 +147,7 @@ def member_from_row(row: Sequence[Any]) -> Member:
         article_id=row[0],
         title=row[1],
         published=parse_time(row[2]),
-        embedding=np.frombuffer(bytes(row[3]), dtype=np.float32).copy(),
+        embedding=np.frombuffer(bytes(row[3]), dtype=np.float16).copy(),
         terms=json.loads(row[4]),
         entities=tuple(json.loads(row[5])),
     )
