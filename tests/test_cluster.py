@@ -308,3 +308,19 @@ def test_a_story_of_one_group_does_not_split() -> None:
     # Eight copies of one report: not two groups either.
     stream += [art(f"c{n}", "alpha 0", "", hours=n) for n in range(8)]
     assert len(set(cluster_stream(stream, CHAINING, featurizer=TWO_GROUPS))) == 1
+
+
+def test_a_story_past_the_split_test_keeps_no_more_members() -> None:
+    # No story above split_max is tested for a split, and stories only shrink by
+    # one, so what the store keeps per story stops growing there.
+    stream = [art(f"k{n}", f"alpha {n % 9}", "", hours=n) for n in range(12)]
+    index = MemoryStoryIndex()
+    clusterer = OnlineClusterer(index, replace(CHAINING, split_max=8))
+    stories = {clusterer.add(i).story_id for i in featurize(stream, index, TWO_GROUPS)}
+    assert len(stories) == 1
+    (story,) = stories
+    assert index.stories[story].size == 12
+    assert [m.article_id for m in index.members(story)] == [a.id for a in stream[:8]]
+    off = OnlineClusterer(MemoryStoryIndex(), replace(CHAINING, split_from=0))
+    (unsplit,) = {off.add(i).story_id for i in featurize(stream, off.index, TWO_GROUPS)}
+    assert off.index.members(unsplit) == []

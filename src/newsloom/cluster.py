@@ -176,9 +176,11 @@ class Member:
 def member_of(item: ArticleFeatures, params: ClusterParams) -> Member:
     """The part of an article's features its story keeps."""
     kept = top_terms(item.terms, params.member_terms)
+    # Four decimals of a weight are more than a split test can tell apart, and
+    # they keep the stored row short.
     return Member(
         item.article_id, item.title, item.published, item.embedding.astype(np.float16),
-        {t: item.terms[t] for t in kept}, tuple(item.entities),
+        {t: round(float(item.terms[t]), 4) for t in kept}, tuple(item.entities),
     )  # fmt: skip
 
 
@@ -449,7 +451,10 @@ class OnlineClusterer:
         others = [candidates[d.story_id] for d in matches[1:]]
         merged = self._merge_close(story, others, item, self._near_identical)
         self._absorb(story, item, keys)
-        self.index.keep_member(story.id, member_of(item, p))
+        if p.split_from > 0 and story.size <= p.split_max:
+            # A story never shrinks but by a split, and no story above split_max
+            # is tested for one: its later members need not be kept.
+            self.index.keep_member(story.id, member_of(item, p))
         merged += self._merge_close(story, others, item, self._rescuable)
         split = [] if decision.new_story else self._split_grown(story, item.article_id)
         if merged or split:

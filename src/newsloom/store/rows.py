@@ -136,7 +136,7 @@ def member_row(member: Member) -> tuple[object, ...]:
         member.title,
         member.published.isoformat() if member.published else None,
         np.asarray(member.embedding, dtype=np.float16).tobytes(),
-        json.dumps(member.terms),
+        json.dumps(member.terms, separators=(",", ":")),
         json.dumps(list(member.entities)),
     )
 

@@ -127,6 +127,9 @@ STORY_KEY_DAYS_SCHEMA: tuple[str, ...] = (
 # Migration 9: what a story keeps of each member (so that it can split again
 # when a join shows it holds two groups), and the splits.  Stories made before
 # have no member rows and are not tested for a split.  IF NOT EXISTS as in 7.
+# article_features is a rowid table: its rows (about 2 KB) are far above the
+# twentieth of a page that suits WITHOUT ROWID, which stored them in overflow
+# pages at 4.7 KB a row (bench/growth.py, 5k articles).
 MEMBER_FEATURES_SCHEMA: tuple[str, ...] = (
     """
     CREATE TABLE IF NOT EXISTS article_features (
@@ -136,7 +139,7 @@ MEMBER_FEATURES_SCHEMA: tuple[str, ...] = (
         embedding BLOB NOT NULL,
         terms TEXT NOT NULL,
         entities TEXT NOT NULL
-    ) WITHOUT ROWID
+    )
     """,
     """
     CREATE TABLE IF NOT EXISTS story_splits (
