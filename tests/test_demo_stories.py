@@ -70,6 +70,11 @@ def test_cli_lists_and_shows_stories(store_url: str, tmp_path: Path) -> None:
     listed = json.loads(run("stories", "--store", store_url, "--json").stdout)
     assert len(listed) == len(TRUTH["stories"]) + (1 if (SHARED / "seeds").is_dir() else 0)
     assert all(story["size"] >= 2 for story in listed)
+    # Piped output is 80 columns wide: every id must still stand whole on a line,
+    # ready to be pasted into `show story`.
+    lines = run("stories", "--store", store_url).stdout.splitlines()
+    for story in listed:
+        assert any(story["id"] in line for line in lines), story["id"]
     found = json.loads(
         run("stories", "--search", "Veltrazine", "--store", store_url, "--json").stdout
     )

@@ -67,6 +67,18 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def _table(*columns: str, title: str | None = None) -> Table:
+    """A table whose long cells fold; ids never do, so they can be copied whole
+    into ``newsloom show`` even from output 80 columns wide (a pipe, a file)."""
+    table = Table(title=title)
+    for column in columns:
+        if column == "id":
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, overflow="fold")
+    return table
+
+
 def _not_found(kind: str, ident: str, store_url: str) -> NoReturn:
     err.print(f"newsloom: no {kind} {ident!r} in {escape(store_url)}")
     raise typer.Exit(1)
@@ -238,9 +250,7 @@ def articles(
     if not rows:
         err.print("no articles" + (f" match {search!r}" if search else " stored yet"))
         return
-    table = Table(show_lines=False)
-    for column in ("id", "published", "site", "title"):
-        table.add_column(column, overflow="fold")
+    table = _table("id", "published", "site", "title")
     for article, snippet in rows:
         title = escape(article.title or "(untitled)")
         if snippet:
@@ -348,9 +358,7 @@ def stories(
     if not rows:
         err.print("no stories" + (f" match {search!r}" if search else " yet"))
         return
-    table = Table()
-    for column in ("id", "updated", "articles", "sites", "title"):
-        table.add_column(column, overflow="fold")
+    table = _table("id", "updated", "articles", "sites", "title")
     for row in rows:
         table.add_row(
             row["id"],
@@ -832,9 +840,10 @@ def demo(
             (story, opened.story_provenance(story.id), opened.story_conflicts(story.id))
             for story in opened.iter_stories(limit=20)
         ]
-    table = Table(title=f"{len(stored)} articles in {opened.url}")
-    for column in ("id", "published", "site", "title", "repairs", "sources named"):
-        table.add_column(column, overflow="fold")
+    table = _table(
+        "id", "published", "site", "title", "repairs", "sources named",
+        title=f"{len(stored)} articles in {opened.url}",
+    )  # fmt: skip
     for article in stored:
         table.add_row(
             article.id[:10],
@@ -845,9 +854,10 @@ def demo(
             escape(", ".join(c.name or c.url or "" for c in article.citations)[:80]),
         )
     out.print(table)
-    stories_table = Table(title=f"{len(story_rows)} stories")
-    for column in ("id", "articles", "copies", "uncredited", "conflicts", "title"):
-        stories_table.add_column(column, overflow="fold")
+    stories_table = _table(
+        "id", "articles", "copies", "uncredited", "conflicts", "title",
+        title=f"{len(story_rows)} stories",
+    )  # fmt: skip
     for story, edges, conflicts in story_rows:
         copies = [e for e in edges if e.relation != "independent"]
         stories_table.add_row(
