@@ -10,6 +10,7 @@ its SQL and its transaction.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ class StoryWrites:
     filed: dict[str, int | None] = field(default_factory=dict)
 
 
-class StoryBatch:
+class StoryBatch(ABC):
     """Write-behind state of one batch and the ``StoryIndex`` methods that
     only touch it."""
 
@@ -126,9 +127,9 @@ class StoryBatch:
             story_id = self._absorbed_into[story_id]
         return story_id
 
+    @abstractmethod
     def _stored_members(self, story_ids: Sequence[str]) -> list[tuple[str, int, Member]]:
         """(article id, seq, member) of the stored memberships of these stories."""
-        raise NotImplementedError
 
     def _member_statements(self, mark: str) -> list[tuple[str, Sequence[object]]]:
         """SQL (with placeholder ``mark``) writing the batch's kept members, then its
