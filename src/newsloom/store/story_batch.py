@@ -132,7 +132,7 @@ class StoryBatch(ABC):
         """(article id, seq, member) of the stored memberships of these stories."""
 
     def _member_statements(self, mark: str) -> list[tuple[str, Sequence[object]]]:
-        """SQL (with placeholder ``mark``) writing the batch's kept members, then its
+        """SQL (``mark`` is the parameter marker) writing the batch's kept members, then its
         merges and splits in order, after its memberships are in."""
         m = mark
         out: list[tuple[str, Sequence[object]]] = [
